@@ -1,0 +1,209 @@
+"""The terminal channel: Rich output, prompt_toolkit input, or plain paragraphs from a pipe.
+
+Only translation lives here (as in opsdroid's shell connector): read a message, hand it to the
+core as a Turn, render the Reply. With a TTY an answer may span lines and a blank line sends it;
+without one (piped stdin) each paragraph is one answer, so interviews can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from interviewer.core import Interviewer
+from interviewer.domain import Session, Turn
+from interviewer.replies import Message, Reply, parse_command
+
+CHANNEL = "repl"
+VERDICT_STYLE = {"covered": ("[x]", "green"), "partial": ("[~]", "yellow"), "missed": ("[ ]", "red")}
+
+
+def paragraphs(stream: IO[str]) -> Iterator[str]:
+    """Answers from a non-interactive stream: paragraphs separated by blank lines."""
+    block: list[str] = []
+    for line in stream:
+        if line.strip():
+            block.append(line.rstrip("\n"))
+        elif block:
+            yield "\n".join(block)
+            block = []
+    if block:
+        yield "\n".join(block)
+
+
+class ReplRenderer:
+    """Renders core replies with Rich."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def render(self, reply: Reply) -> None:
+        for message in reply.messages:
+            getattr(self, f"_{message.kind}", self._plain)(message)
+
+    def _plain(self, message: Message) -> None:
+        self.console.print(escape(message.text))
+
+    def _welcome(self, message: Message) -> None:
+        self.console.print(Panel(escape(message.text), title="interviewer", border_style="cyan"))
+
+    def _notice(self, message: Message) -> None:
+        self.console.print(f"[dim]{escape(message.text)}[/dim]")
+
+    def _error(self, message: Message) -> None:
+        self.console.print(f"[bold red]{escape(message.text)}[/bold red]")
+
+    def _help(self, message: Message) -> None:
+        self.console.print(Panel(escape(message.text), title="help", border_style="blue"))
+
+    def _hint(self, message: Message) -> None:
+        self.console.print(f"[magenta]{escape(message.text)}[/magenta]")
+
+    def _question(self, message: Message) -> None:
+        d = message.data
+        progress = f"Question {d.get('index', '?')}/{d.get('total', '?')} · {d.get('topic_title', d.get('topic', ''))} · difficulty {d.get('difficulty', '?')}"
+        if d.get("question_kind") == "scenario":
+            progress += " · scenario"
+        self.console.print()
+        self.console.print(Panel(Text(message.text, style="bold"), title=progress, title_align="left", border_style="cyan"))
+        self.console.print("[dim]Answer, then press Enter on an empty line to send · hint · skip · repeat · end · help[/dim]")
+
+    def _follow_up(self, message: Message) -> None:
+        self.console.print(Panel(escape(message.text), title="follow-up", title_align="left", border_style="yellow"))
+
+    def _feedback(self, message: Message) -> None:
+        d = message.data
+        score = d["score"]
+        colour = "green" if score >= 7.5 else "yellow" if score >= 4 else "red"
+        table = Table(show_header=True, header_style="bold", expand=True)
+        table.add_column("", width=3)
+        table.add_column("Rubric point", ratio=3)
+        table.add_column("Evidence from your answer", ratio=3)
+        for point in d["points"]:
+            mark, style = VERDICT_STYLE[point["verdict"]]
+            evidence = Text(f"“{point['evidence']}”", style="italic") if point.get("evidence") else Text("—", style="dim")
+            table.add_row(Text(mark, style=style), Text(point["text"]), evidence)
+        parts: list[Any] = [table]
+        for hit in d.get("misconceptions", []):
+            parts.append(Text.assemble(("Careful: ", "bold red"), f"you said “{hit['evidence']}”. ", hit["correction"]))
+        cites = sorted({p["cite"] for p in d["points"] if p["verdict"] != "covered" and p.get("cite")})
+        if cites:
+            parts.append(Text("Read more: " + "; ".join(cites[:2]), style="cyan"))
+        for note in d.get("notes", []):
+            parts.append(Text(f"Note: {note}", style="dim"))
+        if d.get("model_answer"):
+            parts.append(Panel(d["model_answer"].strip(), title="Model answer", border_style="dim"))
+        title = f"Score {score:.1f}/10" + (" (skipped)" if d.get("skipped") else "")
+        if d.get("hints"):
+            title += f" · hints used: {d['hints']}"
+        self.console.print(Panel(Group(*parts), title=title, title_align="left", border_style=colour))
+
+    def _summary(self, message: Message) -> None:
+        d = message.data
+        if not d.get("questions"):
+            self.console.print(escape(message.text))
+            return
+        table = Table(title="Interview summary", expand=True)
+        table.add_column("#", width=3)
+        table.add_column("Topic")
+        table.add_column("Level", width=5)
+        table.add_column("Score", width=12)
+        table.add_column("Question", ratio=3)
+        for n, row in enumerate(d["questions"], start=1):
+            score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
+            if row.get("skipped"):
+                score += " skipped"
+            table.add_row(str(n), row["topic"], str(row["difficulty"]), score, row["question"])
+        parts: list[Any] = [table]
+        if d.get("average") is not None:
+            parts.append(Text(f"Average: {d['average']:.1f}/10", style="bold"))
+        if d.get("topics"):
+            parts.append(Text("By topic: " + ", ".join(f"{t} {s:.1f}" for t, s in d["topics"].items())))
+        if d.get("weakest"):
+            parts.append(Text("Study next:", style="bold"))
+            for item in d["weakest"]:
+                cite = f"  (read: {item['cite']})" if item.get("cite") else ""
+                parts.append(Text(f"  • {item['text']}{cite}"))
+        self.console.print(Group(*parts))
+
+
+class TerminalInput:
+    """Reads one message at a time from a TTY (prompt_toolkit) or a pipe (paragraphs)."""
+
+    def __init__(self, stdin: IO[str] | None = None) -> None:
+        self.stdin = stdin or sys.stdin
+        self.interactive = self.stdin.isatty() and sys.stdout.isatty()
+        self._paragraphs = None if self.interactive else paragraphs(self.stdin)
+        self._prompt = self._make_prompt() if self.interactive else None
+
+    @staticmethod
+    def _make_prompt():
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.key_binding import KeyBindings
+
+        bindings = KeyBindings()
+
+        @bindings.add("enter")
+        def _enter(event) -> None:
+            buffer = event.current_buffer
+            text = buffer.text
+            if parse_command(text) is not None or (text.strip() and buffer.document.current_line.strip() == ""):
+                buffer.validate_and_handle()
+            elif text.strip():
+                buffer.insert_text("\n")
+
+        @bindings.add("escape", "enter")
+        def _send(event) -> None:
+            event.current_buffer.validate_and_handle()
+
+        return PromptSession(
+            multiline=True,
+            key_bindings=bindings,
+            bottom_toolbar=" Enter on an empty line (or Esc Enter) sends · hint · skip · repeat · end · help · Ctrl-D pauses ",
+            prompt_continuation="… ",
+        )
+
+    async def read(self) -> str | None:
+        """The next message, or None at end of input."""
+        if self._prompt is not None:
+            try:
+                return (await self._prompt.prompt_async("› ")).strip()
+            except EOFError:
+                return None
+        return await asyncio.to_thread(next, self._paragraphs, None)
+
+
+async def run_session(
+    interviewer: Interviewer, session: Session, first: Reply, *, console: Console | None = None, stdin: IO[str] | None = None
+) -> Reply:
+    """Drive one session in the terminal until it finishes or the input ends."""
+    console = console or Console()
+    renderer = ReplRenderer(console)
+    source = TerminalInput(stdin)
+    renderer.render(first)
+    reply = first
+    while not reply.finished:
+        try:
+            text = await source.read()
+        except KeyboardInterrupt:
+            text = None
+        if text is None:
+            console.print(
+                f"\n[bold]Interview paused and saved[/bold] (session {session.id[:8]}). "
+                "Continue later with [cyan]interviewer resume[/cyan]."
+            )
+            break
+        if not source.interactive:
+            shown = text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
+            console.print(Text(f"› {shown}", style="bold blue"))
+        reply = await interviewer.handle(Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL))
+        renderer.render(reply)
+    return reply

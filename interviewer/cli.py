@@ -1,0 +1,231 @@
+"""Command line: practice, resume, rubrics and transcripts.
+
+Every error a user can cause ends in one clear line and a non-zero exit, never a traceback.
+Heavy imports (torch, the embedding model) happen in the background after the first question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from interviewer.config import ConfigError, Settings, load_settings
+from interviewer.domain import SessionOptions
+from interviewer.rubrics import RubricBank, RubricError, completeness_problems, packaged_material_dir, packaged_rubrics_dir
+
+app = typer.Typer(
+    help="Mock interviews for AI/ML jobs, graded against rubrics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rubrics_app = typer.Typer(help="Validate and list the question bank.", no_args_is_help=True)
+transcripts_app = typer.Typer(help="Review saved interviews.", no_args_is_help=True)
+app.add_typer(rubrics_app, name="rubrics")
+app.add_typer(transcripts_app, name="transcripts")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """Anything the user can fix; printed as one line."""
+
+
+def _settings(**overrides: object) -> Settings:
+    return load_settings(**overrides)
+
+
+def _run_interview(settings: Settings, *, options: SessionOptions | None, resume: bool) -> None:
+    from interviewer.adapters.repl import CHANNEL, run_session
+    from interviewer.app import build_app
+    from interviewer.core import InterviewError
+
+    application = build_app(settings)
+    interviewer = application.interviewer
+
+    async def go() -> None:
+        if resume:
+            session = application.store.latest_unfinished(settings.user, CHANNEL)
+            if session is None:
+                raise UserError("there is no interrupted interview to resume; start one with 'interviewer practice'")
+            application.engine.warm_up()
+            first = await interviewer.resume(session)
+        else:
+            assert options is not None
+            try:
+                session, first = await interviewer.start(user_key=settings.user, channel=CHANNEL, options=options)
+            except InterviewError as exc:
+                raise UserError(str(exc)) from None
+        await run_session(interviewer, session, first, console=console)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        console.print("\n[bold]Interview paused and saved.[/bold] Continue later with [cyan]interviewer resume[/cyan].")
+
+
+@app.command()
+def practice(
+    topic: Annotated[list[str], typer.Option("--topic", "-t", help="Topic to practise (repeatable); see 'interviewer rubrics list'.")] = [],
+    questions: Annotated[int | None, typer.Option("--questions", "-n", min=1, max=50, help="How many questions.")] = None,
+    difficulty: Annotated[int | None, typer.Option("--difficulty", "-d", min=1, max=3, help="Only questions of this level (1-3).")] = None,
+    question: Annotated[list[str], typer.Option("--question", "-q", help="Ask this question id (repeatable).")] = [],
+    follow_ups: Annotated[int | None, typer.Option("--follow-ups", min=0, max=5, help="Follow-ups per question (default 2).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue your last interrupted interview.")] = False,
+    user: Annotated[str | None, typer.Option("--user", help="Whose transcripts these are (default: $INTERVIEWER_USER or $USER).")] = None,
+) -> None:
+    """Start a mock interview in the terminal."""
+    settings = _settings(user=user)
+    if resume:
+        _run_interview(settings, options=None, resume=True)
+        return
+    options = SessionOptions(
+        topics=topic,
+        questions=questions or (len(question) if question else settings.questions),
+        difficulty=difficulty,
+        question_ids=question,
+        max_follow_ups=settings.max_follow_ups if follow_ups is None else follow_ups,
+    )
+    _run_interview(settings, options=options, resume=False)
+
+
+@app.command()
+def resume(user: Annotated[str | None, typer.Option("--user", help="Whose interview to resume.")] = None) -> None:
+    """Continue your last interrupted interview."""
+    _run_interview(_settings(user=user), options=None, resume=True)
+
+
+@rubrics_app.command("check")
+def rubrics_check(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rubric files or folders (default: the packaged bank).")] = None,
+) -> None:
+    """Validate rubric files; exits non-zero on the first broken file or any incomplete question."""
+    bank = RubricBank.load(paths or [packaged_rubrics_dir()])
+    material = packaged_material_dir() if not paths else None
+    problems = completeness_problems(bank, material)
+    total = len(bank.questions)
+    scenario = sum(q.kind == "scenario" for q in bank.questions.values())
+    examples = sum(len(q.examples) for q in bank.questions.values())
+    console.print(f"{len(bank.files)} topics, {total} questions ({scenario} scenario), {examples} graded examples")
+    for problem in problems:
+        err_console.print(f"[red]problem:[/red] {escape(problem)}")
+    if problems:
+        raise UserError(f"{len(problems)} problem(s) in the rubric bank")
+    console.print("[green]all rubrics valid[/green]")
+
+
+@rubrics_app.command("list")
+def rubrics_list() -> None:
+    """Topics with question counts by difficulty, and gaps (uncited points, missing examples)."""
+    settings = _settings()
+    from interviewer.app import load_bank
+
+    bank = load_bank(settings)
+    table = Table(title="Question bank")
+    for column in ("Topic", "Title", "Questions", "L1", "L2", "L3", "Scenario", "Uncited points", "Examples"):
+        table.add_column(column)
+    for slug, rubric in sorted(bank.files.items()):
+        qs = rubric.questions
+        uncited = sum(1 for q in qs for p in q.points if not p.cite)
+        table.add_row(
+            slug, rubric.title, str(len(qs)),
+            *(str(sum(q.difficulty == d for q in qs)) for d in (1, 2, 3)),
+            str(sum(q.kind == "scenario" for q in qs)),
+            str(uncited) if uncited else "-",
+            str(sum(len(q.examples) for q in qs)),
+        )
+    console.print(table)
+
+
+@transcripts_app.command("list")
+def transcripts_list(
+    user: Annotated[str | None, typer.Option("--user", help="Whose transcripts (default: you).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 30,
+) -> None:
+    """Your saved interviews, newest first."""
+    from interviewer.store import Store
+
+    settings = _settings(user=user)
+    store = Store(settings.resolved_database_url)
+    table = Table(title=f"Interviews of {settings.user}")
+    for column in ("ID", "Started (UTC)", "Channel", "Topics", "Questions", "Average", "Engine", "Status"):
+        table.add_column(column)
+    for s in store.list_sessions(settings.user, limit=limit):
+        avg = f"{s.average_score:.1f}" if s.average_score is not None else "-"
+        table.add_row(
+            s.session.id[:8], f"{s.session.created_at:%Y-%m-%d %H:%M}", s.session.channel,
+            ", ".join(s.topics) or "-", str(s.questions), avg, ", ".join(s.engines) or "-", s.session.status,
+        )
+    console.print(table)
+
+
+@transcripts_app.command("show")
+def transcripts_show(
+    session_id: Annotated[str, typer.Argument(help="Session id (or the first characters shown by 'transcripts list').")],
+    user: Annotated[str | None, typer.Option("--user")] = None,
+) -> None:
+    """The whole interview: questions, answers, verdicts with evidence, scores."""
+    from interviewer.store import Store
+    from interviewer.transcript import render_transcript
+
+    settings = _settings(user=user)
+    store = Store(settings.resolved_database_url)
+    session = store.find_session(session_id, user_key=settings.user)
+    if session is None:
+        raise UserError(f"no interview '{session_id}' of user {settings.user} (see 'interviewer transcripts list')")
+    render_transcript(console, session, store.turns(session.id), store.assessments(session.id))
+
+
+def main() -> None:
+    """Entry point: run the typer app, turning known errors into one line each."""
+    from interviewer.store import StoreError
+
+    try:
+        app(standalone_mode=False)
+    except (UserError, RubricError, ConfigError, StoreError) as exc:
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        sys.exit(1)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code and message
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        log_path = _log_crash()
+        err_console.print(
+            f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:200])}. "
+            f"Your answers are saved; details in {log_path}"
+        )
+        sys.exit(70)
+
+
+def _log_crash() -> Path:
+    """Keep the traceback for a bug report without showing it to the candidate."""
+    import traceback
+
+    from interviewer.config import default_data_dir
+
+    path = default_data_dir() / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc() + "\n")
+    except OSError:
+        pass
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""One settings object: environment variables ``INTERVIEWER_*`` and an optional TOML file.
+
+Secrets are read only from the environment and are never part of ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from platformdirs import user_config_dir, user_data_dir
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message is shown to the user as is."""
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("interviewer", appauthor=False))
+
+
+def default_config_file() -> Path:
+    return Path(user_config_dir("interviewer", appauthor=False)) / "config.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    rubric_dirs: list[Path] = Field(default_factory=list)
+    user: str = Field(default_factory=lambda: os.environ.get("USER") or "candidate")
+    questions: int = Field(default=5, ge=1, le=50)
+    max_follow_ups: int = Field(default=2, ge=0, le=5)
+    max_answer_chars: int = Field(default=20_000, ge=500)
+    model: str | None = None
+    api_key: SecretStr | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'interviewer.db'}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from (lowest first) the TOML file, the environment, then explicit overrides."""
+    path = config_file or Path(os.environ.get("INTERVIEWER_CONFIG", default_config_file()))
+    file_values: dict[str, object] = {}
+    if path.is_file():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+        if "api_key" in file_values:
+            raise ConfigError(f"{path}: secrets belong in the environment, not in the config file")
+    env_names = {name.removeprefix("INTERVIEWER_").lower() for name in os.environ if name.startswith("INTERVIEWER_")}
+    init = {k: v for k, v in file_values.items() if k not in env_names}
+    init.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**init)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(f"invalid setting '{field}': {error['msg']}") from None

@@ -1,0 +1,356 @@
+"""The interviewer: one session state machine shared by every channel.
+
+Every step is written to the store before the next one starts (the candidate's answer before
+grading, the grade before the follow-up), and the state is always rebuilt from the store, so a
+crash at any point leaves a session that ``progress`` can carry on from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections import defaultdict
+
+from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
+from interviewer.engines.base import Engine
+from interviewer.feedback import feedback_text, scorecard_data, summary_data, summary_text
+from interviewer.replies import Reply, help_text, parse_command
+from interviewer.rubrics import RubricBank, RubricError
+from interviewer.scoring import merge_follow_up, score_verdicts
+from interviewer.selection import next_difficulty, pick_question
+from interviewer.session_state import QuestionState, SessionState, rebuild
+from interviewer.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_CHARS = 1_000_000
+DEFAULT_DIFFICULTY = 2
+BUTTONS = ["hint", "skip", "repeat", "end"]
+
+
+class InterviewError(Exception):
+    """A request the interviewer cannot carry out; the message is for the user."""
+
+
+class Interviewer:
+    """Owns the interview flow; adapters call ``start``, ``handle`` and ``resume``."""
+
+    def __init__(self, bank: RubricBank, engine: Engine, store: Store, *, max_answer_chars: int = 20_000) -> None:
+        self.bank = bank
+        self.engine = engine
+        self.store = store
+        self.max_answer_chars = max_answer_chars
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # public API ---------------------------------------------------------------------------
+
+    async def start(
+        self, *, user_key: str, channel: str, options: SessionOptions, session_key: str | None = None
+    ) -> tuple[Session, Reply]:
+        """Open a session and ask the first question."""
+        self.engine.warm_up()
+        options = self._validated(options)
+        session = await asyncio.to_thread(
+            self.store.create_session, user_key=user_key, channel=channel, options=options, session_key=session_key
+        )
+        reply = Reply(session_id=session.id)
+        topics = ", ".join(self.bank.topics[t] for t in options.topics) or "all topics"
+        count = len(options.question_ids) or options.questions
+        reply.add(
+            "welcome",
+            f"Mock interview: {count} question{'s' if count != 1 else ''} on {topics}. "
+            "Answer as you would in a real interview. Type 'help' for commands.",
+            topics=options.topics,
+            questions=count,
+        )
+        async with self._locks[session.id]:
+            await self._progress(session, reply)
+        return session, reply
+
+    async def handle(self, turn: Turn, *, event_id: str | None = None) -> Reply:
+        """Process one candidate message for the active session with ``turn.session_key``."""
+        session = await asyncio.to_thread(self.store.active_session, turn.session_key)
+        if session is None:
+            return Reply().add("notice", "There is no interview running here. Start one first.")
+        if session.user_key != turn.user_key:
+            return Reply(session_id=session.id).add("notice", "This interview belongs to someone else.")
+        async with self._locks[session.id]:
+            return await self._handle(session, turn.text, event_id)
+
+    async def resume(self, session: Session) -> Reply:
+        """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
+        reply = Reply(session_id=session.id)
+        async with self._locks[session.id]:
+            state = await self._state(session)
+            done = len(state.closed)
+            reply.add(
+                "notice",
+                f"Resuming your interview from {session.created_at:%Y-%m-%d %H:%M} UTC "
+                f"({done} question{'s' if done != 1 else ''} done so far).",
+            )
+            before = len(reply.messages)
+            await self._progress(session, reply)
+            if len(reply.messages) == before:  # nothing new to say: repeat the open prompt
+                self._repeat(await self._state(session), reply)
+        return reply
+
+    # turn handling ------------------------------------------------------------------------
+
+    async def _handle(self, session: Session, text: str, event_id: str | None) -> Reply:
+        reply = Reply(session_id=session.id)
+        state = await self._state(session)
+        if state.finished:
+            return reply.add("notice", "This interview is over. Start a new one to keep practising.")
+        command = parse_command(text)
+        current = state.current
+        if current is not None and current.pending_answer_seq is not None:
+            await self._progress(session, reply)  # an answer whose grading failed earlier goes first
+            state = await self._state(session)
+            if command == "repeat" or state.finished:
+                return reply
+        if command == "help":
+            return reply.add("help", help_text())
+        if command == "repeat":
+            self._repeat(state, reply)
+            return reply
+        if command == "end":
+            await self._append(session, role="candidate", kind="command", text="end", event_id=event_id)
+            await self._progress(session, reply)
+            return reply
+        current = state.current
+        if current is None:
+            await self._progress(session, reply)
+            return reply
+        if command == "hint":
+            await self._hint(session, current, reply)
+            return reply
+        if command == "skip":
+            await self._append(session, role="candidate", kind="command", text="skip", question_id=current.question_id, event_id=event_id)
+            await self._progress(session, reply)
+            return reply
+        if not re.search(r"\w", text):
+            return reply.add(
+                "notice",
+                "I didn't catch an answer there. Type your answer (or 'hint', 'skip', 'help').",
+                empty=True,
+            )
+        stored = text if len(text) <= MAX_STORED_CHARS else text[:MAX_STORED_CHARS]
+        meta = {"stage": current.prompt_kind, "focus": current.focus}
+        if len(text) > MAX_STORED_CHARS:
+            meta["stored_truncated_from"] = len(text)
+        saved = await self._append(
+            session, role="candidate", kind="answer", text=stored, question_id=current.question_id, meta=meta, event_id=event_id
+        )
+        if saved is None:  # the same event delivered twice: already handled
+            return reply
+        if len(text) > self.max_answer_chars:
+            reply.add(
+                "notice",
+                f"That answer is {len(text):,} characters long; I graded the first {self.max_answer_chars:,}. "
+                "In a real interview, aim for a focused answer of a few sentences.",
+            )
+        await self._progress(session, reply)
+        return reply
+
+    async def _progress(self, session: Session, reply: Reply) -> None:
+        """Do every step that is due: grade saved answers, follow up or close, ask next, summarise."""
+        for _ in range(10):  # each pass makes one step; a session never needs more than a few
+            state = await self._state(session)
+            if state.finished:
+                reply.finished = True
+                return
+            current = state.current
+            if current is not None and current.pending_answer_seq is not None:
+                if not await self._grade(session, current, reply):
+                    return
+                continue
+            if current is not None and current.skip_requested and current.assessment is None:
+                await self._grade_skip(session, current)
+                continue
+            if current is not None and current.needs_decision:
+                await self._decide(session, state, current, reply)
+                continue
+            if state.ended:
+                await self._finish(session, state, reply)
+                continue
+            if current is not None:
+                return  # waiting for the candidate
+            if not await self._ask_next(session, state, reply):
+                await self._finish(session, state, reply)
+        log.error("session %s did not settle after 10 steps", session.id)
+
+    async def _grade(self, session: Session, current: QuestionState, reply: Reply) -> bool:
+        question = self.bank.get(current.question_id)
+        answer_turn = next(t for t in await asyncio.to_thread(self.store.turns, session.id) if t.seq == current.pending_answer_seq)
+        focus = answer_turn.meta.get("focus") or None
+        try:
+            assessment = await self.engine.assess(question, answer_turn.text[: self.max_answer_chars], focus=focus)
+        except Exception as exc:  # the answer is saved; it is graded again on the next step
+            log.exception("grading failed")
+            reply.add("error", f"Grading failed ({type(exc).__name__}). Your answer is saved; send 'repeat' to grade it again.")
+            return False
+        if current.assessment is not None and focus:
+            assessment = merge_follow_up(question, current.assessment, assessment)
+        elif focus:
+            assessment = assessment.model_copy(update={"score": score_verdicts(question, assessment.verdicts, assessment.misconceptions)})
+        if len(answer_turn.text) > self.max_answer_chars and not any("truncated" in n for n in assessment.notes):
+            assessment.notes.append(f"answer truncated to its first {self.max_answer_chars:,} characters for grading")
+        await asyncio.to_thread(self.store.add_assessment, session.id, answer_turn.seq, assessment)
+        return True
+
+    async def _grade_skip(self, session: Session, current: QuestionState) -> None:
+        question = self.bank.get(current.question_id)
+        verdicts = [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in question.points]
+        assessment = Assessment(
+            question_id=question.id, verdicts=verdicts, score=0.0, engine="skip",
+            rubric_hash=question.content_hash, notes=["skipped"],
+        )
+        turns = await asyncio.to_thread(self.store.turns, session.id)
+        skip_seq = max(t.seq for t in turns if t.kind == "command" and t.text == "skip")
+        await asyncio.to_thread(self.store.add_assessment, session.id, skip_seq, assessment)
+
+    async def _decide(self, session: Session, state: SessionState, current: QuestionState, reply: Reply) -> None:
+        """After a grade: follow up on the most important gap, or close the question."""
+        question = self.bank.get(current.question_id)
+        assessment = current.assessment
+        assert assessment is not None
+        gap = None if current.skip_requested or state.ended else self._follow_up_target(session, question, current, assessment)
+        if gap is not None:
+            open_points = [p.id for p in question.points if assessment.verdict_for(p.id) != Verdict.covered]
+            ack = self._acknowledgement(assessment)
+            text = f"{ack} {gap.follow_up}".strip()
+            await self._append(
+                session, role="interviewer", kind="follow_up", text=text, question_id=question.id,
+                meta={"point_id": gap.id, "focus": open_points, "score_so_far": assessment.score},
+            )
+            reply.add("follow_up", text, question_id=question.id, point_id=gap.id, score_so_far=assessment.score)
+            reply.buttons = BUTTONS
+            return
+        data = scorecard_data(question, assessment, skipped=current.skipped, hints=len(current.hinted))
+        text = feedback_text(data)
+        await self._append(
+            session, role="interviewer", kind="feedback", text=text, question_id=question.id,
+            meta={"score": assessment.score, "skipped": current.skipped},
+        )
+        reply.add("feedback", text, **data)
+
+    def _follow_up_target(self, session: Session, question: Question, current: QuestionState, assessment: Assessment):
+        if len(current.follow_up_points) >= session.options.max_follow_ups:
+            return None
+        gaps = [
+            p for p in question.points
+            if assessment.verdict_for(p.id) != Verdict.covered and p.id not in current.follow_up_points
+        ]
+        if not gaps:
+            return None
+        return max(gaps, key=lambda p: (p.weight, assessment.verdict_for(p.id) == Verdict.missed))
+
+    @staticmethod
+    def _acknowledgement(assessment: Assessment) -> str:
+        covered = sum(v.verdict == Verdict.covered for v in assessment.verdicts)
+        if covered == 0:
+            return "Let's dig in."
+        if assessment.score >= 6:
+            return "Good, that covers a lot."
+        return "Thanks, that's a start."
+
+    async def _hint(self, session: Session, current: QuestionState, reply: Reply) -> None:
+        question = self.bank.get(current.question_id)
+        candidates = [
+            p for p in sorted(question.points, key=lambda p: -p.weight)
+            if p.id not in current.hinted
+            and (current.assessment is None or current.assessment.verdict_for(p.id) != Verdict.covered)
+            and (not current.focus or p.id in current.focus)
+        ]
+        if current.prompt_kind == "follow_up" and current.follow_up_points:
+            target_id = current.follow_up_points[-1]
+            candidates.sort(key=lambda p: p.id != target_id)
+        if not candidates:
+            reply.add("hint", "No more hints for this question. Give it your best shot, or type 'skip'.")
+            return
+        point = candidates[0]
+        await self._append(session, role="interviewer", kind="hint", text=point.hint, question_id=question.id, meta={"point_id": point.id})
+        reply.add("hint", f"Hint: {point.hint}", point_id=point.id)
+        reply.buttons = BUTTONS
+
+    def _repeat(self, state: SessionState, reply: Reply) -> None:
+        current = state.current
+        if current is None:
+            reply.add("notice", "There is no open question right now.")
+            return
+        question = self.bank.get(current.question_id)
+        kind = "follow_up" if current.prompt_kind == "follow_up" else "question"
+        reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state))
+        reply.buttons = BUTTONS
+
+    async def _ask_next(self, session: Session, state: SessionState, reply: Reply) -> bool:
+        options = session.options
+        planned = len(options.question_ids) or options.questions
+        if len(state.questions) >= planned:
+            return False
+        target = options.difficulty or DEFAULT_DIFFICULTY
+        for qs in state.closed:
+            target = next_difficulty(target, qs.assessment.score if qs.assessment else 0.0)
+        pool = self.bank.select(options.topics)
+        seen = await asyncio.to_thread(self.store.seen_questions, session.user_key)
+        rng = random.Random(f"{session.id}:{len(state.questions)}")
+        question = pick_question(pool, options, state.asked_ids, seen, target, rng)
+        if question is None:
+            if not state.questions:
+                reply.add("notice", "No questions match these filters.")
+            return False
+        index = len(state.questions) + 1
+        prepare = getattr(self.engine, "prepare", None)
+        if prepare is not None:
+            prepare(question)
+        await self._append(
+            session, role="interviewer", kind="question", text=question.text, question_id=question.id,
+            meta={"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned},
+        )
+        reply.add("question", question.text, **self._question_data(question, index, state, planned))
+        reply.buttons = BUTTONS
+        return True
+
+    def _question_data(self, question: Question, index: int, state: SessionState, total: int | None = None) -> dict:
+        return {
+            "question_id": question.id,
+            "topic": question.topic,
+            "topic_title": self.bank.topics.get(question.topic, question.topic),
+            "difficulty": question.difficulty,
+            "question_kind": question.kind,
+            "index": index,
+            "total": total or max(index, len(state.questions)),
+        }
+
+    async def _finish(self, session: Session, state: SessionState, reply: Reply) -> None:
+        data = summary_data(state, self.bank.questions)
+        text = summary_text(data)
+        await self._append(session, role="interviewer", kind="summary", text=text, meta=data)
+        await asyncio.to_thread(self.store.finish_session, session.id)
+        reply.add("summary", text, **data)
+        reply.buttons = []
+        reply.finished = True
+
+    # helpers ------------------------------------------------------------------------------
+
+    async def _state(self, session: Session) -> SessionState:
+        turns = await asyncio.to_thread(self.store.turns, session.id)
+        grades = await asyncio.to_thread(self.store.assessments, session.id)
+        return rebuild(turns, grades)
+
+    async def _append(self, session: Session, **fields):
+        return await asyncio.to_thread(lambda: self.store.append_turn(session.id, **fields))
+
+    def _validated(self, options: SessionOptions) -> SessionOptions:
+        try:
+            topics = [self.bank.resolve_topic(t) for t in options.topics]
+            for qid in options.question_ids:
+                self.bank.get(qid)
+        except RubricError as exc:
+            raise InterviewError(str(exc)) from None
+        if not self.bank.select(topics, options.difficulty) and not options.question_ids:
+            level = f" at difficulty {options.difficulty}" if options.difficulty else ""
+            raise InterviewError(f"no questions for {', '.join(topics) or 'any topic'}{level}")
+        return options.model_copy(update={"topics": topics})

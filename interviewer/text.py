@@ -1,0 +1,113 @@
+"""Plain-text helpers for grading: sentence splitting, normalisation and keyword cues.
+
+Deliberately dependency-free (no NLTK data downloads) and fast: grading runs on every turn.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "fig.", "eq.", "dr.", "mr.", "ms.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+_CLAUSE_BREAK = re.compile(r"\s*(?:;|:|,\s+(?:which|while|whereas|but|so|because)\b|\s+-\s+)\s*")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_INVISIBLE = dict.fromkeys(
+    [cp for cp in range(0x200B, 0x2010)] + [0x2060, 0xFEFF, 0x00AD], None
+)
+
+STOP_WORDS = frozenset(
+    """a an the and or but if then else of to in on at by for with from as is are was were be been being
+    it its this that these those there here which who whom whose what when where why how all any both each
+    few more most other some such no nor not only own same so than too very can will just should now do
+    does did doing have has had having i me my we our you your he him his she her they them their into
+    about over under again further once also may might must would could used use uses using one""".split()
+)
+
+
+def clean(text: str) -> str:
+    """Normalise unicode (compatibility forms, invisible characters) and whitespace."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; bullet lines and paragraphs always end a sentence."""
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)])\s)", clean(text)):
+        block = _BULLET.sub("", block.replace("\n", " ")).strip()
+        if not block:
+            continue
+        protected = block
+        for abbr in _ABBREVIATIONS:
+            protected = re.sub(re.escape(abbr), abbr.replace(".", "\u2024"), protected, flags=re.IGNORECASE)
+        for part in _SENTENCE_END.split(protected):
+            part = part.replace("\u2024", ".").strip()
+            if part:
+                sentences.append(part)
+    return sentences
+
+
+def split_clauses(sentence: str, min_words: int = 4) -> list[str]:
+    """Clauses of a long sentence, so one sentence can be evidence for two different points."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
+    return [p for p in parts if len(p.split()) >= min_words]
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(clean(text).lower())
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOP_WORDS and len(w) > 1]
+
+
+@lru_cache(maxsize=4096)
+def _cue_alternatives(cue: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(words(alt)) for alt in cue.split("|") if words(alt))
+
+
+def _token_matches(cue_token: str, token: str) -> bool:
+    # Short cue tokens must match exactly ("k" must not match "kernel"); longer ones may be
+    # stems ("neighbo" matches "neighbours").
+    return token == cue_token if len(cue_token) <= 3 else token.startswith(cue_token)
+
+
+def cue_present(cue: str, tokens: list[str]) -> bool:
+    """Whether any alternative of a keyword cue ('a|b c') occurs as a token sequence."""
+    for alternative in _cue_alternatives(cue):
+        n = len(alternative)
+        for start in range(len(tokens) - n + 1):
+            if all(_token_matches(alternative[i], tokens[start + i]) for i in range(n)):
+                return True
+    return False
+
+
+def cue_coverage(cues: list[str], tokens: list[str]) -> float:
+    """Share of keyword cues present in the tokens (0 when the point has no cues)."""
+    if not cues:
+        return 0.0
+    return sum(cue_present(cue, tokens) for cue in cues) / len(cues)
+
+
+def truncate(text: str, limit: int) -> tuple[str, bool]:
+    """Cut text to at most ``limit`` characters at a sentence or word boundary."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    boundary = max(cut.rfind(". "), cut.rfind("\n"))
+    if boundary > limit * 0.6:
+        cut = cut[: boundary + 1]
+    else:
+        space = cut.rfind(" ")
+        cut = cut[:space] if space > limit * 0.6 else cut
+    return cut, True
+
+
+def reflow(text: str) -> str:
+    """Join hard-wrapped lines into paragraphs (YAML block scalars keep their line breaks)."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)

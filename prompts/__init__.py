@@ -1,0 +1,1 @@
+"""Packaged prompt templates (data files); installed as interviewer.prompts."""

@@ -1,0 +1,1 @@
+"""Packaged rubric bank (YAML data, one file per topic); installed as interviewer.bank."""

@@ -1,0 +1,48 @@
+"""Shared fixtures: an isolated data dir per test, the packaged bank, one embedding model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from interviewer.rubrics import RubricBank  # noqa: E402
+from interviewer.store import Store  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test touches the real user's data dir or config file."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
+    monkeypatch.setenv("INTERVIEWER_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("INTERVIEWER_USER", "tester")
+    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def bank() -> RubricBank:
+    return RubricBank.load()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def offline_engine():
+    from interviewer.engines.offline import OfflineEngine
+
+    engine = OfflineEngine()
+    engine.embedder.wait()
+    return engine
