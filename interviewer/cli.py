@@ -131,7 +131,7 @@ def rubrics_list() -> None:
     bank = load_bank(settings)
     table = Table(title="Question bank")
     for column in ("Topic", "Title", "Questions", "L1", "L2", "L3", "Scenario", "Uncited points", "Examples"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "Topic")
     for slug, rubric in sorted(bank.files.items()):
         qs = rubric.questions
         uncited = sum(1 for q in qs for p in q.points if not p.cite)
@@ -157,7 +157,7 @@ def transcripts_list(
     store = Store(settings.resolved_database_url)
     table = Table(title=f"Interviews of {settings.user}")
     for column in ("ID", "Started (UTC)", "Channel", "Topics", "Questions", "Average", "Engine", "Status"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in {"ID", "Started (UTC)", "Average"}, overflow="fold")
     for s in store.list_sessions(settings.user, limit=limit):
         avg = f"{s.average_score:.1f}" if s.average_score is not None else "-"
         table.add_row(
@@ -191,7 +191,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (UserError, RubricError, ConfigError, StoreError) as exc:
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except typer.Abort:
         sys.exit(130)
