@@ -2,17 +2,23 @@
 
 Each rubric point is compared with every unit of the answer (sentences, clauses of long
 sentences, and pairs of adjacent sentences) by embedding similarity and by lexical cues; the
-best unit is the point's evidence and its combined score sets the verdict. Sentences that state
-a known misconception are not accepted as evidence and cost the answer a penalty.
+best unit is the point's evidence and its combined score sets the verdict. Units that state a
+known misconception are not accepted as evidence and cost the answer a penalty.
+
+Grading is split in two: ``measure`` computes the similarities (the slow, model-bound part) and
+``decide`` turns them into verdicts under ``GraderParams``. The calibration script fits the
+parameters by re-running only ``decide``, so what is fitted is exactly what runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
+from importlib.resources import files
 
 import numpy as np
 
@@ -23,20 +29,39 @@ from interviewer.text import STOP_WORDS, clean, content_words, cue_coverage, cue
 from interviewer.text import split_sentences, truncate, words
 
 MAX_SENTENCES = 200
+PARAMS_FILE = "offline_grader.json"
 
 
 @dataclass(frozen=True)
 class GraderParams:
-    """Weights and thresholds of the offline grader."""
+    """Weights and thresholds of the offline grader (fitted by bench/fit_offline_grader.py)."""
 
     sim_weight: float = 0.65
-    lex_weight: float = 0.35
     covered: float = 0.58
     partial: float = 0.42
-    misconception_sim: float = 0.72
-    misconception_sim_with_cue: float = 0.55
+    misconception_sim_with_cue: float = 0.5
+    misconception_sim: float = 0.9
     misconception_margin: float = 0.0
     max_chars: int = 20_000
+
+    @property
+    def lex_weight(self) -> float:
+        return 1.0 - self.sim_weight
+
+    @classmethod
+    def packaged(cls, **overrides: object) -> "GraderParams":
+        """The fitted parameters shipped with the package (defaults if the file is absent)."""
+        try:
+            stored = json.loads(files("interviewer").joinpath("data", PARAMS_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, OSError, ValueError):
+            stored = {}
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in stored.get("params", {}).items() if k in known}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -45,6 +70,21 @@ class _Unit:
     sentences: tuple[int, ...]
     tokens: list[str]
     prose: float  # 1.0 for ordinary prose, lower for bare keyword lists
+
+
+@dataclass
+class Measurements:
+    """Everything the verdicts depend on, computed once per answer."""
+
+    sentences: list[str]
+    units: list[_Unit]
+    point_sims: dict[str, np.ndarray] = field(default_factory=dict)  # per unit
+    point_lex: dict[str, np.ndarray] = field(default_factory=dict)  # per unit
+    single: list[int] = field(default_factory=list)  # units that are one sentence or clause
+    claim_sims: np.ndarray | None = None  # single units x misconceptions
+    claim_cues: np.ndarray | None = None  # same shape, bool
+    best_point_sims: np.ndarray | None = None  # single units: max similarity to any point
+    notes: list[str] = field(default_factory=list)
 
 
 def _prose_factor(tokens: list[str]) -> float:
@@ -90,6 +130,10 @@ def points_from_reference(question: Question) -> list[RubricPoint]:
     return points
 
 
+def rubric_points(question: Question) -> list[RubricPoint]:
+    return question.points or points_from_reference(question)
+
+
 class OfflineEngine:
     """Rubric-point coverage grader (embedding similarity + lexical cues)."""
 
@@ -98,7 +142,7 @@ class OfflineEngine:
 
     def __init__(self, embedder: Embedder | None = None, params: GraderParams | None = None) -> None:
         self.embedder = embedder or shared_embedder()
-        self.params = params or GraderParams()
+        self.params = params or GraderParams.packaged()
 
     def warm_up(self) -> None:
         self.embedder.start()
@@ -108,8 +152,7 @@ class OfflineEngine:
 
         def work() -> None:
             try:
-                points = question.points or points_from_reference(question)
-                texts = [t for p in points for t in (p.text, *p.aliases)]
+                texts = [t for p in rubric_points(question) for t in (p.text, *p.aliases)]
                 self.embedder.encode_cached(texts + [m.claim for m in question.misconceptions])
             except EmbedderError:
                 pass  # reported on the grading call, where the user sees it
@@ -121,109 +164,9 @@ class OfflineEngine:
 
     def assess_sync(self, question: Question, answer: str, *, focus: Sequence[str] | None = None) -> Assessment:
         started = time.perf_counter()
-        params = self.params
-        notes: list[str] = []
-        text, truncated = truncate(clean(answer), params.max_chars)
-        if truncated:
-            notes.append(f"answer truncated to its first {params.max_chars:,} characters for grading")
-        points = question.points or points_from_reference(question)
-        graded = [p for p in points if focus is None or p.id in focus]
-        sentences = split_sentences(text)[:MAX_SENTENCES]
-        units = _units(sentences)
-        if not units:
-            verdicts = [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in graded]
-            return self._result(question, points, verdicts, [], notes, started)
-
-        unit_vectors = self.embedder.encode([u.text for u in units])
-        hits, wrong_sentences = self._misconceptions(question, units, unit_vectors, points)
-        verdicts = [self._grade_point(p, units, unit_vectors, sentences, wrong_sentences) for p in graded]
-        return self._result(question, points, verdicts, hits, notes, started)
-
-    def _grade_point(
-        self,
-        point: RubricPoint,
-        units: list[_Unit],
-        unit_vectors: np.ndarray,
-        sentences: list[str],
-        wrong_sentences: set[int],
-    ) -> PointVerdict:
-        params = self.params
-        ref_vectors = self.embedder.encode_cached([point.text, *point.aliases])
-        sims = (unit_vectors @ ref_vectors.T).max(axis=1)
-        if point.keywords:
-            lex = np.array([cue_coverage(point.keywords, u.tokens) * u.prose for u in units])
-        else:
-            wanted = set(content_words(point.text))
-            lex = np.array(
-                [len(wanted & set(u.tokens)) / len(wanted) * u.prose if wanted else 0.0 for u in units]
-            )
-        combined = params.sim_weight * sims + params.lex_weight * lex
-        for k, unit in enumerate(units):
-            if wrong_sentences.intersection(unit.sentences):
-                combined[k] = -1.0
-        best = int(np.argmax(combined))
-        value = float(combined[best])
-        if value >= params.covered:
-            verdict = Verdict.covered
-        elif value >= params.partial:
-            verdict = Verdict.partial
-        else:
-            verdict = Verdict.missed
-        evidence = " ".join(sentences[i] for i in units[best].sentences) if verdict != Verdict.missed else None
-        return PointVerdict(
-            point_id=point.id,
-            verdict=verdict,
-            evidence=evidence,
-            confidence=round(max(0.0, value), 3),
-            reasoning=f"similarity {float(sims[best]):.2f}, keyword cues {float(lex[best]):.2f}",
-        )
-
-    def _misconceptions(
-        self, question: Question, units: list[_Unit], unit_vectors: np.ndarray, points: list[RubricPoint]
-    ) -> tuple[list[MisconceptionHit], set[int]]:
-        """Known wrong beliefs stated in the answer, and the sentences that state them.
-
-        Checked per sentence and per clause (a wrong clause can hide in a long sentence), and a
-        unit only counts when it is closer to the wrong claim than to any rubric point.
-        """
-        params = self.params
-        hits: list[MisconceptionHit] = []
-        wrong: set[int] = set()
-        if not question.misconceptions:
-            return hits, wrong
-        single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
-        vectors = unit_vectors[single]
-        refs = self.embedder.encode_cached([t for p in points for t in (p.text, *p.aliases)])
-        point_sims = (vectors @ refs.T).max(axis=1)
-        claim_sims = vectors @ self.embedder.encode_cached([m.claim for m in question.misconceptions]).T
-        for j, misconception in enumerate(question.misconceptions):
-            best: tuple[float, int] | None = None
-            for row, k in enumerate(single):
-                sim = float(claim_sims[row, j])
-                cue = any(cue_present(c, units[k].tokens) for c in misconception.keywords)
-                strong_enough = sim >= params.misconception_sim or (cue and sim >= params.misconception_sim_with_cue)
-                if strong_enough and sim >= float(point_sims[row]) + params.misconception_margin:
-                    if best is None or sim > best[0]:
-                        best = (sim, k)
-            if best is not None:
-                unit = units[best[1]]
-                hits.append(
-                    MisconceptionHit(
-                        misconception_id=misconception.id, evidence=unit.text, correction=misconception.correction
-                    )
-                )
-                wrong.update(unit.sentences)
-        return hits, wrong
-
-    def _result(
-        self,
-        question: Question,
-        points: list[RubricPoint],
-        verdicts: list[PointVerdict],
-        hits: list[MisconceptionHit],
-        notes: list[str],
-        started: float,
-    ) -> Assessment:
+        measured = self.measure(question, answer)
+        verdicts, hits = decide(question, measured, self.params, focus)
+        points = rubric_points(question)
         scoring_question = question if question.points else question.model_copy(update={"points": points})
         return Assessment(
             question_id=question.id,
@@ -234,5 +177,95 @@ class OfflineEngine:
             model=self.model,
             rubric_hash=question.content_hash,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            notes=notes,
+            notes=measured.notes,
         )
+
+    def measure(self, question: Question, answer: str) -> Measurements:
+        """Similarities of every answer unit to every rubric point and misconception."""
+        text, truncated = truncate(clean(answer), self.params.max_chars)
+        sentences = split_sentences(text)[:MAX_SENTENCES]
+        measured = Measurements(sentences=sentences, units=_units(sentences))
+        if truncated:
+            measured.notes.append(f"answer truncated to its first {self.params.max_chars:,} characters for grading")
+        if not measured.units:
+            return measured
+        units = measured.units
+        unit_vectors = self.embedder.encode([u.text for u in units])
+        points = rubric_points(question)
+        for point in points:
+            refs = self.embedder.encode_cached([point.text, *point.aliases])
+            measured.point_sims[point.id] = (unit_vectors @ refs.T).max(axis=1)
+            if point.keywords:
+                lex = [cue_coverage(point.keywords, u.tokens) * u.prose for u in units]
+            else:
+                wanted = set(content_words(point.text))
+                lex = [len(wanted & set(u.tokens)) / len(wanted) * u.prose if wanted else 0.0 for u in units]
+            measured.point_lex[point.id] = np.array(lex)
+        if question.misconceptions:
+            single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
+            measured.single = single
+            claims = self.embedder.encode_cached([m.claim for m in question.misconceptions])
+            measured.claim_sims = unit_vectors[single] @ claims.T
+            measured.claim_cues = np.array(
+                [[any(cue_present(c, units[k].tokens) for c in m.keywords) for m in question.misconceptions] for k in single],
+                dtype=bool,
+            ).reshape(len(single), len(question.misconceptions))
+            measured.best_point_sims = np.max(np.stack([measured.point_sims[p.id][single] for p in points]), axis=0)
+        return measured
+
+
+def decide(
+    question: Question, measured: Measurements, params: GraderParams, focus: Sequence[str] | None = None
+) -> tuple[list[PointVerdict], list[MisconceptionHit]]:
+    """Verdicts and misconception hits from measurements (pure and cheap)."""
+    points = [p for p in rubric_points(question) if focus is None or p.id in focus]
+    if not measured.units:
+        return [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in points], []
+    hits, wrong = _misconceptions(question, measured, params)
+    blocked = np.array([bool(wrong.intersection(u.sentences)) for u in measured.units])
+    verdicts = []
+    for point in points:
+        sims, lex = measured.point_sims[point.id], measured.point_lex[point.id]
+        combined = np.where(blocked, -1.0, params.sim_weight * sims + params.lex_weight * lex)
+        best = int(np.argmax(combined))
+        value = float(combined[best])
+        verdict = Verdict.covered if value >= params.covered else Verdict.partial if value >= params.partial else Verdict.missed
+        evidence = " ".join(measured.sentences[i] for i in measured.units[best].sentences) if verdict != Verdict.missed else None
+        verdicts.append(
+            PointVerdict(
+                point_id=point.id,
+                verdict=verdict,
+                evidence=evidence,
+                confidence=round(max(0.0, value), 3),
+                reasoning=f"similarity {float(sims[best]):.2f}, keyword cues {float(lex[best]):.2f}",
+            )
+        )
+    return verdicts, hits
+
+
+def _misconceptions(
+    question: Question, measured: Measurements, params: GraderParams
+) -> tuple[list[MisconceptionHit], set[int]]:
+    """Known wrong beliefs stated in the answer, and the sentences that state them.
+
+    A unit states a misconception when it carries the misconception's cue words and is
+    semantically close to the claim (or, without cue words, very close), and is closer to the
+    wrong claim than to any rubric point.
+    """
+    hits: list[MisconceptionHit] = []
+    wrong: set[int] = set()
+    if measured.claim_sims is None or measured.claim_cues is None or measured.best_point_sims is None:
+        return hits, wrong
+    sims, cues = measured.claim_sims, measured.claim_cues
+    eligible = ((cues & (sims >= params.misconception_sim_with_cue)) | (sims >= params.misconception_sim)) & (
+        sims >= measured.best_point_sims[:, None] + params.misconception_margin
+    )
+    for j, misconception in enumerate(question.misconceptions):
+        rows = np.flatnonzero(eligible[:, j])
+        if rows.size == 0:
+            continue
+        row = int(rows[np.argmax(sims[rows, j])])
+        unit = measured.units[measured.single[row]]
+        hits.append(MisconceptionHit(misconception_id=misconception.id, evidence=unit.text, correction=misconception.correction))
+        wrong.update(unit.sentences)
+    return hits, wrong
