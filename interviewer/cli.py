@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -155,9 +156,9 @@ def transcripts_list(
 
     settings = _settings(user=user)
     store = Store(settings.resolved_database_url)
-    table = Table(title=f"Interviews of {settings.user}")
-    for column in ("ID", "Started (UTC)", "Channel", "Topics", "Questions", "Average", "Engine", "Status"):
-        table.add_column(column, no_wrap=column in {"ID", "Started (UTC)", "Average"}, overflow="fold")
+    table = Table(title=f"Interviews of {settings.user}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("ID", "Started (UTC)", "Via", "Topics", "Qs", "Avg", "Engine", "Status"):
+        table.add_column(column, no_wrap=column != "Topics", min_width=12 if column == "Topics" else None)
     for s in store.list_sessions(settings.user, limit=limit):
         avg = f"{s.average_score:.1f}" if s.average_score is not None else "-"
         table.add_row(
