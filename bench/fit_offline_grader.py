@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from interviewer.engines.offline import GraderParams, OfflineEngine, decide
-from interviewer.grading_eval import split_of
+from interviewer.grading_eval import BankReport, split_of, tally
 from interviewer.rubrics import RubricBank
 from interviewer.scoring import score_verdicts
 
@@ -36,31 +36,19 @@ GRID = {
 
 
 def figures(cases, params: GraderParams) -> dict[str, float]:
-    ordered = questions = fluent_ok = fluent_n = agree = compared = 0
-    errors = []
+    report = BankReport()
     for question, examples in cases:
-        scores = {}
+        graded = []
         for example, measured in examples:
             verdicts, hits = decide(question, measured, params)
-            score = score_verdicts(question, verdicts, hits)
-            scores.setdefault(example.label, score)
-            errors.append(abs(score - example.score))
-            got = {v.point_id: v.verdict for v in verdicts}
-            for pid, verdict in example.verdicts.items():
-                compared += 1
-                agree += got.get(pid) == verdict
-        if all(k in scores for k in ("strong", "partial", "weak")):
-            questions += 1
-            ordered += scores["strong"] > scores["partial"] > scores["weak"]
-        if "fluent_wrong" in scores and "partial" in scores:
-            fluent_n += 1
-            fluent_ok += scores["fluent_wrong"] < scores["partial"]
+            graded.append((example, {v.point_id: v.verdict for v in verdicts}, score_verdicts(question, verdicts, hits)))
+        tally(report, question, graded)
     return {
-        "ordering": ordered / max(1, questions),
-        "fluent_below_partial": fluent_ok / max(1, fluent_n),
-        "verdict_agreement": agree / max(1, compared),
-        "mae": float(np.mean(errors)) if errors else 0.0,
-        "questions": questions,
+        "ordering": report.ordering_share,
+        "fluent_below_partial": report.fluent_share,
+        "verdict_agreement": report.verdict_agreement,
+        "mae": report.mae,
+        "questions": report.questions,
     }
 
 

@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from interviewer.domain import Question
+from interviewer.domain import GradedExample, Question, Verdict
 from interviewer.rubrics import RubricBank
 
 ORDER = ("strong", "partial", "weak")
@@ -49,25 +49,30 @@ class BankReport:
 
 
 def evaluate_bank(bank: RubricBank, engine, split: str = "all") -> BankReport:
+    """Grade every example of the bank (or one split of it) with ``engine.assess_sync``."""
     report = BankReport()
     for question in sorted(bank.questions.values(), key=lambda q: q.id):
         if split != "all" and split_of(question.id) != split:
             continue
-        _evaluate_question(question, engine, report)
+        graded = []
+        for example in question.examples:
+            assessment = engine.assess_sync(question, example.answer)
+            graded.append((example, {v.point_id: v.verdict for v in assessment.verdicts}, assessment.score))
+        tally(report, question, graded)
     return report
 
 
-def _evaluate_question(question: Question, engine, report: BankReport) -> None:
+def tally(report: BankReport, question: Question, graded: list[tuple[GradedExample, dict[str, Verdict], float]]) -> None:
+    """Add one question's graded examples (example, verdicts by point, score) to the report."""
     scores: dict[str, float] = {}
-    for example in question.examples:
-        assessment = engine.assess_sync(question, example.answer)
-        scores.setdefault(example.label, assessment.score)
+    for example, verdicts, score in graded:
+        scores.setdefault(example.label, score)
         report.examples += 1
-        report.abs_errors.append(abs(assessment.score - example.score))
-        report.by_label[example.label].append(assessment.score)
+        report.abs_errors.append(abs(score - example.score))
+        report.by_label[example.label].append(score)
         for point_id, verdict in example.verdicts.items():
             report.points_compared += 1
-            report.points_agreeing += assessment.verdict_for(point_id) == verdict
+            report.points_agreeing += verdicts.get(point_id, Verdict.missed) == verdict
     if all(label in scores for label in ORDER):
         report.questions += 1
         if scores["strong"] > scores["partial"] > scores["weak"]:
