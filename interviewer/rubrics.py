@@ -185,22 +185,34 @@ def material_headings(material_dir: Path) -> dict[str, set[str]]:
 
 
 def completeness_problems(bank: RubricBank, material_dir: Path | None = None) -> list[str]:
-    """What a question of the shipped bank lacks (the bar `rubrics check` holds the bank to)."""
+    """What a question lacks against the bar `rubrics check` holds every bank question to.
+
+    Rubric questions need 3-6 points, misconceptions, a model answer and graded strong /
+    partial / weak / fluent-but-wrong examples with a verdict for every point; with a material
+    folder, every point must also cite an existing heading. A question that only carries a
+    reference answer is graded against it and needs nothing more.
+    """
     headings = material_headings(material_dir) if material_dir else None
     problems: list[str] = []
     for qid, q in bank.questions.items():
         where = f"{bank.sources[qid].name}: question '{qid}'"
+        if not q.points:
+            continue
         if not 3 <= len(q.points) <= 6:
             problems.append(f"{where}: has {len(q.points)} points (3-6 required)")
         if not q.model_answer:
             problems.append(f"{where}: no model_answer")
+        if not q.misconceptions:
+            problems.append(f"{where}: no misconceptions")
         labels = {e.label for e in q.examples}
-        missing = {"strong", "partial", "weak"} - labels
-        if len(q.examples) < 3 or missing:
-            problems.append(f"{where}: needs strong/partial/weak examples (missing {sorted(missing)})")
-        for point in q.points:
-            if headings is None:
-                continue
+        missing = {"strong", "partial", "weak", "fluent_wrong"} - labels
+        if missing:
+            problems.append(f"{where}: needs strong/partial/weak/fluent_wrong examples (missing {sorted(missing)})")
+        point_ids = {p.id for p in q.points}
+        for example in q.examples:
+            if set(example.verdicts) != point_ids:
+                problems.append(f"{where}: the {example.label} example lacks verdicts for {sorted(point_ids - set(example.verdicts))}")
+        for point in q.points if headings is not None else []:
             if not point.cite:
                 problems.append(f"{where}: point '{point.id}' has no cite")
                 continue

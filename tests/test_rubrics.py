@@ -82,8 +82,10 @@ def test_completeness_flags_missing_examples_and_citations() -> None:
     bank = RubricBank.load([FIXTURES / "tiny.yaml"])
     problems = completeness_problems(bank, material_dir=FIXTURES)
     assert any("tiny-four" in p and "has 1 points" in p for p in problems)
-    assert any("tiny-one" in p and "needs strong/partial/weak examples" in p for p in problems)
+    assert any("tiny-one" in p and "needs strong/partial/weak/fluent_wrong examples" in p for p in problems)
+    assert any("tiny-one" in p and "no misconceptions" in p for p in problems)
     assert any("tiny-one" in p and "has no cite" in p for p in problems)
+    assert not any("tiny-three" in p for p in problems)      # reference-answer questions need no more
 
 
 def test_packaged_bank_is_complete(bank: RubricBank) -> None:
