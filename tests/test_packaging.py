@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,8 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Build from a clean copy: setuptools reuses build/ in the checkout, which can hide a
+    # package missing from pyproject.toml.
+    source = tmp_path_factory.mktemp("src") / "interviewer"
+    shutil.copytree(
+        ROOT, source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"),
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -38,6 +46,10 @@ def test_wheel_contains_data_and_maps_adapters_under_the_package(wheel: Path) ->
     ):
         assert expected in names, expected
     assert not any(name.startswith(("adapters/", "rubrics/", "prompts/", "tests/")) for name in names)
+    for module in (ROOT / "interviewer").rglob("*.py"):
+        assert f"interviewer/{module.relative_to(ROOT / 'interviewer').as_posix()}" in names, module
+    for module in (ROOT / "adapters").glob("*.py"):
+        assert f"interviewer/adapters/{module.name}" in names, module
 
 
 def test_installed_wheel_finds_its_bank_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
@@ -47,7 +59,10 @@ def test_installed_wheel_finds_its_bank_outside_the_checkout(wheel: Path, tmp_pa
         check=True, capture_output=True, timeout=300,
     )
     probe = (
+        # Drop the editable install's finder so every import must come from the installed wheel.
+        "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
         "import interviewer.rubrics as r, interviewer.engines.offline as o; "
+        "assert o.__file__.startswith(sys.path[1]) or o.__file__.startswith(sys.path[0]), o.__file__; "
         "b = r.RubricBank.load(); "
         "print(r.packaged_rubrics_dir()); print(len(b.questions)); print(o.GraderParams.packaged().covered)"
     )

@@ -1,0 +1,1 @@
+"""The knowledge base: study material ingested into Chroma, retrieved by vectors + BM25."""

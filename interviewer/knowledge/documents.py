@@ -1,0 +1,104 @@
+"""Reading files into Markdown-like text whose headings mark sections.
+
+Markdown and text are read as they are, HTML through BeautifulSoup (headings become '#'
+lines), PDF through pypdf (one section per page). A file that cannot be used is reported
+with its path and a reason, and never stops an ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class DocumentError(Exception):
+    """A file that cannot be ingested; the message says why."""
+
+
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    source: str  # how citations name the file (relative to the ingest root)
+    kind: str
+    text: str  # Markdown-like: headings start with '#'
+    file_hash: str
+
+
+def file_kind(path: Path) -> str | None:
+    return SUPPORTED.get(path.suffix.lower())
+
+
+def read_document(path: Path, source: str) -> Document:
+    kind = file_kind(path)
+    if kind is None:
+        raise DocumentError("unsupported file type (use .md, .txt, .html or .pdf)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read ({exc.strerror})") from None
+    if not data.strip():
+        raise DocumentError("empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise DocumentError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    file_hash = hashlib.sha256(data).hexdigest()
+    if kind == "pdf":
+        text = _pdf_text(data)
+    else:
+        if b"\x00" in data[:8192]:
+            raise DocumentError("binary content, not text")
+        try:
+            decoded = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"not valid UTF-8 text (byte {exc.start})") from None
+        text = _html_text(decoded) if kind == "html" else decoded
+        if kind == "text":
+            text = f"# {path.stem}\n\n{text}"
+    if not text.strip() or not any(ch.isalnum() for ch in text):
+        raise DocumentError("no extractable text")
+    return Document(path=path, source=source, kind=kind, text=text, file_hash=file_hash)
+
+
+def _html_text(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "nav", "header", "footer", "noscript", "svg"]):
+        tag.decompose()
+    for level in range(1, 5):
+        for heading in soup.find_all(f"h{level}"):
+            title = " ".join(heading.get_text(" ").split())
+            heading.replace_with(f"\n\n{'#' * level} {title}\n\n")
+    lines = [" ".join(line.split()) for line in soup.get_text("\n").splitlines()]
+    text, blank = [], False
+    for line in lines:
+        if line:
+            text.append(line)
+            blank = False
+        elif not blank:
+            text.append("")
+            blank = True
+    return "\n".join(text).strip()
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise DocumentError("encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise DocumentError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
+    except Exception as exc:  # pypdf raises many internal types on damaged files
+        raise DocumentError(f"unreadable PDF ({type(exc).__name__})") from None
+    return "\n\n".join(f"## Page {n}\n\n{text.strip()}" for n, text in enumerate(pages, start=1) if text.strip())
