@@ -72,6 +72,8 @@ class ReplRenderer:
         progress = f"Question {d.get('index', '?')}/{d.get('total', '?')} · {d.get('topic_title', d.get('topic', ''))} · difficulty {d.get('difficulty', '?')}"
         if d.get("question_kind") == "scenario":
             progress += " · scenario"
+        if d.get("generated"):
+            progress += " · generated from your notes"
         self.console.print()
         self.console.print(Panel(Text(message.text, style="bold"), title=progress, title_align="left", border_style="cyan"))
         self.console.print("[dim]Answer, then press Enter on an empty line to send · hint · skip · repeat · end · help[/dim]")
@@ -94,9 +96,8 @@ class ReplRenderer:
         parts: list[Any] = [table]
         for hit in d.get("misconceptions", []):
             parts.append(Text.assemble(("Careful: ", "bold red"), f"you said “{hit['evidence']}”. ", hit["correction"]))
-        cites = sorted({p["cite"] for p in d["points"] if p["verdict"] != "covered" and p.get("cite")})
-        if cites:
-            parts.append(Text("Read more: " + "; ".join(cites[:2]), style="cyan"))
+        if d.get("read_more"):
+            parts.append(Text("Read more: " + "; ".join(d["read_more"]), style="cyan"))
         for note in d.get("notes", []):
             parts.append(Text(f"Note: {note}", style="dim"))
         if d.get("model_answer"):

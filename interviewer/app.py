@@ -34,5 +34,9 @@ def build_app(settings: Settings, *, engine: Engine | None = None, bank: RubricB
     bank = bank or load_bank(settings)
     store = Store(settings.resolved_database_url)
     engine = engine or build_engine(settings)
-    interviewer = Interviewer(bank, engine, store, max_answer_chars=settings.max_answer_chars)
+    from interviewer.knowledge.service import MaterialRetriever
+
+    interviewer = Interviewer(
+        bank, engine, store, max_answer_chars=settings.max_answer_chars, retriever=MaterialRetriever(settings)
+    )
     return App(settings=settings, bank=bank, store=store, engine=engine, interviewer=interviewer)

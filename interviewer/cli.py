@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from interviewer.config import ConfigError, Settings, load_settings
+from interviewer.knowledge.errors import KnowledgeError
 from interviewer.domain import SessionOptions
 from interviewer.rubrics import RubricBank, RubricError, completeness_problems, packaged_material_dir, packaged_rubrics_dir
 
@@ -44,12 +45,12 @@ def _settings(**overrides: object) -> Settings:
     return load_settings(**overrides)
 
 
-def _run_interview(settings: Settings, *, options: SessionOptions | None, resume: bool) -> None:
+def _run_interview(settings: Settings, *, options: SessionOptions | None, resume: bool, bank: RubricBank | None = None) -> None:
     from interviewer.adapters.repl import CHANNEL, run_session
     from interviewer.app import build_app
     from interviewer.core import InterviewError
 
-    application = build_app(settings)
+    application = build_app(settings, bank=bank)
     interviewer = application.interviewer
 
     async def go() -> None:
@@ -81,6 +82,7 @@ def practice(
     question: Annotated[list[str], typer.Option("--question", "-q", help="Ask this question id (repeatable).")] = [],
     follow_ups: Annotated[int | None, typer.Option("--follow-ups", min=0, max=5, help="Follow-ups per question (default 2).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue your last interrupted interview.")] = False,
+    material: Annotated[Path | None, typer.Option("--material", "-m", help="Drill your own notes: questions are generated from this file or folder.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose transcripts these are (default: $INTERVIEWER_USER or $USER).")] = None,
 ) -> None:
     """Start a mock interview in the terminal."""
@@ -88,6 +90,11 @@ def practice(
     if resume:
         _run_interview(settings, options=None, resume=True)
         return
+    bank = None
+    if material is not None:
+        if topic or question:
+            raise UserError("--material builds its own questions; it cannot be combined with --topic or --question")
+        bank = _bank_from_notes(settings, material)
     options = SessionOptions(
         topics=topic,
         questions=questions or (len(question) if question else settings.questions),
@@ -95,7 +102,112 @@ def practice(
         question_ids=question,
         max_follow_ups=settings.max_follow_ups if follow_ups is None else follow_ups,
     )
-    _run_interview(settings, options=options, resume=False)
+    _run_interview(settings, options=options, resume=False, bank=bank)
+
+
+def _bank_from_notes(settings: Settings, material: Path) -> RubricBank:
+    """Ingest the candidate's notes and generate one question per usable section."""
+    from interviewer.domain import RubricFile
+    from interviewer.knowledge.generate import NOTES_TOPIC, generate_questions
+    from interviewer.knowledge.service import notes_collection_name, open_collection
+
+    if not material.exists():
+        raise UserError(f"{material}: no such file or folder")
+    kb = open_collection(settings, notes_collection_name(material))
+    report = _ingest_with_progress(kb, [material], prune=True)
+    questions = generate_questions(kb)
+    if not questions:
+        raise UserError(
+            f"no section of {material} has enough text to build a question "
+            "(each question needs a heading followed by at least 3 full sentences)"
+        )
+    indexed = report.added + report.replaced + report.unchanged
+    console.print(
+        f"[dim]{len(questions)} questions generated from {indexed} file(s) of your notes "
+        "(generated questions are graded against your notes' own key sentences).[/dim]"
+    )
+    bank = RubricBank()
+    bank.add(RubricFile(version=1, topic=NOTES_TOPIC, title="Your notes", questions=questions), material)
+    return bank
+
+
+def _ingest_with_progress(kb, paths: list[Path], *, prune: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from interviewer.knowledge.index import iter_files
+
+    total = len(list(iter_files(paths, [])))
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[chunks]} chunks"), TimeElapsedColumn(), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("Indexing", total=total, chunks=0)
+
+        def advance(path: str, chunks: int) -> None:
+            progress.update(task, advance=1, chunks=chunks, description=f"Indexing {Path(path).name[:30]}")
+
+        report = kb.ingest(paths, prune=prune, progress=advance)
+    for path, reason in report.problems:
+        err_console.print(f"[yellow]skipped[/yellow] {escape(path)}: {escape(reason)}", soft_wrap=True)
+    return report
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Markdown, text, HTML or PDF files, or folders of them.")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to add them to.")] = "material",
+    prune: Annotated[bool, typer.Option("--prune", help="Remove chunks of files no longer under these paths.")] = False,
+) -> None:
+    """Index study material for search, feedback and generated questions."""
+    from interviewer.knowledge.service import open_collection
+
+    settings = _settings()
+    kb = open_collection(settings, collection)
+    try:
+        report = _ingest_with_progress(kb, paths, prune=prune)
+    except KeyboardInterrupt:
+        raise UserError("ingest interrupted; files already indexed are kept and the collection is consistent") from None
+    console.print(
+        f"{report.files} files: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged"
+        f"{f', {report.removed} removed' if prune else ''}; {report.chunks} chunks in {report.seconds:.1f} s"
+        f" ({report.chunks_per_second:.0f} chunks/s). Collection '{collection}' holds {kb.count()} chunks."
+    )
+    if report.problems:
+        console.print(f"[yellow]{len(report.problems)} file(s) skipped[/yellow] (see above)")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many chunks.")] = 5,
+    collection: Annotated[str, typer.Option("--collection", "-c")] = "material",
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Only this topic (file name without extension).")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source file.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, vector or bm25.")] = "hybrid",
+) -> None:
+    """Search the study material; every result cites its file and section."""
+    from rich.panel import Panel
+
+    from interviewer.knowledge.index import ensure_material
+    from interviewer.knowledge.service import MATERIAL, open_collection
+
+    if mode not in ("hybrid", "vector", "bm25"):
+        raise UserError(f"--mode must be hybrid, vector or bm25, not {mode!r}")
+    settings = _settings()
+    kb = open_collection(settings, collection)
+    if collection == MATERIAL:
+        if kb.count() == 0:
+            console.print("[dim]Indexing the study notes (first use, about 15 s)...[/dim]")
+        ensure_material(kb)
+    elif kb.count() == 0:
+        raise UserError(f"collection '{collection}' is empty; add files with 'interviewer ingest PATH -c {collection}'")
+    hits = kb.search(query, k=k, mode=mode, topic=topic, source=source)  # type: ignore[arg-type]
+    if not hits:
+        console.print("No matching material.")
+        return
+    for rank, hit in enumerate(hits, start=1):
+        text = hit.text if len(hit.text) <= 700 else hit.text[:700] + "…"
+        console.print(Panel(escape(text), title=f"{rank}. {escape(hit.citation)}", title_align="left", subtitle=f"score {hit.score:.3f}"))
 
 
 @app.command()
@@ -191,7 +303,7 @@ def main() -> None:
 
     try:
         app(standalone_mode=False)
-    except (UserError, RubricError, ConfigError, StoreError) as exc:
+    except (UserError, RubricError, ConfigError, StoreError, KnowledgeError) as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except typer.Abort:

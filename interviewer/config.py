@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     questions: int = Field(default=5, ge=1, le=50)
     max_follow_ups: int = Field(default=2, ge=0, le=5)
     max_answer_chars: int = Field(default=20_000, ge=500)
+    chroma_url: str | None = None
     model: str | None = None
     api_key: SecretStr | None = None
 

@@ -12,6 +12,7 @@ import logging
 import random
 import re
 from collections import defaultdict
+from typing import Protocol
 
 from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
 from interviewer.engines.base import Engine
@@ -34,15 +35,31 @@ class InterviewError(Exception):
     """A request the interviewer cannot carry out; the message is for the user."""
 
 
+class SectionRetriever(Protocol):
+    """Finds study-material sections for "read more"; returns [] when it is not ready yet."""
+
+    def sections(self, query: str, k: int = 2) -> list[str]: ...
+
+
 class Interviewer:
     """Owns the interview flow; adapters call ``start``, ``handle`` and ``resume``."""
 
-    def __init__(self, bank: RubricBank, engine: Engine, store: Store, *, max_answer_chars: int = 20_000) -> None:
+    def __init__(
+        self,
+        bank: RubricBank,
+        engine: Engine,
+        store: Store,
+        *,
+        max_answer_chars: int = 20_000,
+        retriever: SectionRetriever | None = None,
+    ) -> None:
         self.bank = bank
         self.engine = engine
         self.store = store
         self.max_answer_chars = max_answer_chars
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
+        self.retriever = retriever
 
     # public API ---------------------------------------------------------------------------
 
@@ -56,7 +73,8 @@ class Interviewer:
             self.store.create_session, user_key=user_key, channel=channel, options=options, session_key=session_key
         )
         reply = Reply(session_id=session.id)
-        topics = ", ".join(self.bank.topics[t] for t in options.topics) or "all topics"
+        everything = next(iter(self.bank.topics.values())) if len(self.bank.topics) == 1 else "all topics"
+        topics = ", ".join(self.bank.topics[t] for t in options.topics) or everything
         count = len(options.question_ids) or options.questions
         reply.add(
             "welcome",
@@ -182,7 +200,7 @@ class Interviewer:
         log.error("session %s did not settle after 10 steps", session.id)
 
     async def _grade(self, session: Session, current: QuestionState, reply: Reply) -> bool:
-        question = self.bank.get(current.question_id)
+        question = self._question(current.question_id)
         answer_turn = next(t for t in await asyncio.to_thread(self.store.turns, session.id) if t.seq == current.pending_answer_seq)
         focus = answer_turn.meta.get("focus") or None
         try:
@@ -201,7 +219,7 @@ class Interviewer:
         return True
 
     async def _grade_skip(self, session: Session, current: QuestionState) -> None:
-        question = self.bank.get(current.question_id)
+        question = self._question(current.question_id)
         verdicts = [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in question.points]
         assessment = Assessment(
             question_id=question.id, verdicts=verdicts, score=0.0, engine="skip",
@@ -213,7 +231,7 @@ class Interviewer:
 
     async def _decide(self, session: Session, state: SessionState, current: QuestionState, reply: Reply) -> None:
         """After a grade: follow up on the most important gap, or close the question."""
-        question = self.bank.get(current.question_id)
+        question = self._question(current.question_id)
         assessment = current.assessment
         assert assessment is not None
         gap = None if current.skip_requested or state.ended else self._follow_up_target(session, question, current, assessment)
@@ -229,6 +247,7 @@ class Interviewer:
             reply.buttons = BUTTONS
             return
         data = scorecard_data(question, assessment, skipped=current.skipped, hints=len(current.hinted))
+        data["read_more"] = await self._read_more(question, data)
         text = feedback_text(data)
         await self._append(
             session, role="interviewer", kind="feedback", text=text, question_id=question.id,
@@ -247,6 +266,19 @@ class Interviewer:
             return None
         return max(gaps, key=lambda p: (p.weight, assessment.verdict_for(p.id) == Verdict.missed))
 
+    async def _read_more(self, question: Question, data: dict) -> list[str]:
+        """1-2 sections to study: the cites of the points missed, else the most relevant material."""
+        gaps = [p for p in data["points"] if p["verdict"] != "covered"]
+        cites = list(dict.fromkeys(p["cite"] for p in gaps if p.get("cite")))[:2]
+        if cites or self.retriever is None:
+            return cites
+        query = " ".join([question.text, *(p["text"] for p in gaps[:2])])
+        try:
+            return await asyncio.to_thread(self.retriever.sections, query, 2)
+        except Exception:  # retrieval is a nicety: feedback must never fail because of it
+            log.exception("read-more retrieval failed")
+            return []
+
     @staticmethod
     def _acknowledgement(assessment: Assessment) -> str:
         covered = sum(v.verdict == Verdict.covered for v in assessment.verdicts)
@@ -257,7 +289,7 @@ class Interviewer:
         return "Thanks, that's a start."
 
     async def _hint(self, session: Session, current: QuestionState, reply: Reply) -> None:
-        question = self.bank.get(current.question_id)
+        question = self._question(current.question_id)
         candidates = [
             p for p in sorted(question.points, key=lambda p: -p.weight)
             if p.id not in current.hinted
@@ -280,7 +312,7 @@ class Interviewer:
         if current is None:
             reply.add("notice", "There is no open question right now.")
             return
-        question = self.bank.get(current.question_id)
+        question = self._question(current.question_id)
         kind = "follow_up" if current.prompt_kind == "follow_up" else "question"
         reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state))
         reply.buttons = BUTTONS
@@ -305,10 +337,13 @@ class Interviewer:
         prepare = getattr(self.engine, "prepare", None)
         if prepare is not None:
             prepare(question)
-        await self._append(
-            session, role="interviewer", kind="question", text=question.text, question_id=question.id,
-            meta={"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned},
-        )
+        needs_material = not question.points or any(not p.cite for p in question.points)
+        if self.retriever is not None and needs_material and hasattr(self.retriever, "start"):
+            self.retriever.start()  # its feedback will need the material index: open it now
+        meta = {"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned}
+        if question.generated:  # not in any bank: keep it with the transcript so resume finds it
+            meta["question"] = question.model_dump(mode="json")
+        await self._append(session, role="interviewer", kind="question", text=question.text, question_id=question.id, meta=meta)
         reply.add("question", question.text, **self._question_data(question, index, state, planned))
         reply.buttons = BUTTONS
         return True
@@ -318,6 +353,7 @@ class Interviewer:
             "question_id": question.id,
             "topic": question.topic,
             "topic_title": self.bank.topics.get(question.topic, question.topic),
+            "generated": question.generated,
             "difficulty": question.difficulty,
             "question_kind": question.kind,
             "index": index,
@@ -325,7 +361,7 @@ class Interviewer:
         }
 
     async def _finish(self, session: Session, state: SessionState, reply: Reply) -> None:
-        data = summary_data(state, self.bank.questions)
+        data = summary_data(state, {**self.bank.questions, **self._generated})
         text = summary_text(data)
         await self._append(session, role="interviewer", kind="summary", text=text, meta=data)
         await asyncio.to_thread(self.store.finish_session, session.id)
@@ -338,7 +374,16 @@ class Interviewer:
     async def _state(self, session: Session) -> SessionState:
         turns = await asyncio.to_thread(self.store.turns, session.id)
         grades = await asyncio.to_thread(self.store.assessments, session.id)
+        for turn in turns:
+            stored = turn.meta.get("question") if turn.kind == "question" else None
+            if stored and turn.question_id not in self.bank.questions and turn.question_id not in self._generated:
+                self._generated[turn.question_id] = Question.model_validate(stored)
         return rebuild(turns, grades)
+
+    def _question(self, question_id: str) -> Question:
+        if question_id in self._generated:
+            return self._generated[question_id]
+        return self.bank.get(question_id)
 
     async def _append(self, session: Session, **fields):
         return await asyncio.to_thread(lambda: self.store.append_turn(session.id, **fields))

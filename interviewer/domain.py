@@ -62,7 +62,7 @@ class RubricPoint(Strict):
     @field_validator("cite")
     @classmethod
     def _cite_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[\w.-]+\.md > .+$", value):
+        if value is not None and not re.match(r"^[^>]+ > .+$", value):
             raise ValueError("cite must look like 'topic.md > Heading'")
         return value
 
@@ -104,6 +104,7 @@ class Question(Strict):
     model_answer: str | None = None
     examples: list[GradedExample] = Field(default_factory=list)
     topic: str = ""
+    generated: bool = Field(default=False, description="Built from the candidate's notes, not from the bank.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Question":

@@ -68,9 +68,8 @@ def feedback_text(data: dict[str, Any]) -> str:
         lines += [f"  [ ] {p['text']}" for p in missed]
     for hit in data["misconceptions"]:
         lines.append(f"Careful: you said \"{hit['evidence']}\". {hit['correction']}")
-    cites = sorted({p["cite"] for p in [*partial, *missed] if p.get("cite")})
-    if cites:
-        lines.append("Read more: " + "; ".join(cites[:2]))
+    if data.get("read_more"):
+        lines.append("Read more: " + "; ".join(data["read_more"]))
     if data.get("hints"):
         lines.append(f"Hints used: {data['hints']}")
     for note in data.get("notes", []):

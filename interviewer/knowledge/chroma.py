@@ -20,10 +20,7 @@ from chromadb.config import Settings as ChromaSettings  # noqa: E402
 from chromadb.utils.embedding_functions import register_embedding_function  # noqa: E402
 
 from interviewer.embedder import Embedder, shared_embedder  # noqa: E402
-
-
-class KnowledgeError(Exception):
-    """The knowledge base cannot be used; the message is for the user."""
+from interviewer.knowledge.errors import KnowledgeError  # noqa: E402
 
 
 @register_embedding_function

@@ -8,11 +8,13 @@ with its path and a reason, and never stops an ingest.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported once, by us
 
 
 class DocumentError(Exception):

@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from interviewer.knowledge.chroma import KnowledgeError, MiniLMEmbeddingFunction
+from interviewer.knowledge.chroma import MiniLMEmbeddingFunction
+from interviewer.knowledge.errors import KnowledgeError
 from interviewer.knowledge.chunking import chunk_document
 from interviewer.knowledge.documents import DocumentError, file_kind, read_document
 
@@ -75,7 +76,7 @@ def iter_files(paths: Iterable[Path], problems: list[tuple[str, str]]) -> Iterat
         elif path.is_dir():
             for found in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
                 if file_kind(found) is None:
-                    problems.append((str(found), "unsupported file type, skipped"))
+                    problems.append((str(found), "unsupported file type"))
                 else:
                     yield found, path
         else:

@@ -1,0 +1,161 @@
+"""The knowledge base: ingest, idempotence, bad files, hybrid search, notes questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from interviewer.knowledge.chroma import make_client
+from interviewer.knowledge.index import KnowledgeBase
+from pdf_fixture import make_pdf
+
+NOTES = {
+    "optimisers.md": """# Optimisers
+
+## Adam
+
+Adam keeps running averages of the gradient and of its square for every parameter. It divides
+the step by the root of the second moment, so each weight gets its own learning rate. Bias
+correction fixes the averages in the first steps, when they start at zero.
+
+## Momentum
+
+Momentum accumulates a velocity from past gradients and moves along it. Noisy mini-batch
+updates are smoothed, and flat regions are crossed faster. A coefficient near 0.9 is common.
+""",
+    "metrics.txt": "Mean reciprocal rank averages one over the rank of the first relevant result. "
+    "It rewards systems that put a correct answer at the very top of the list.",
+    "page.html": "<html><head><script>var x = 1;</script></head><body><h1>Vector indexes</h1>"
+    "<h2>HNSW graphs</h2><p>HNSW builds a layered proximity graph and searches it greedily from the top layer.</p>"
+    "<p>Raising efSearch trades latency for recall at query time.</p></body></html>",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "notes"
+    root.mkdir()
+    for name, text in NOTES.items():
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "quant.pdf").write_bytes(make_pdf(["Post-training quantisation maps float weights to int8.", "Distillation trains a small student on a teacher's soft targets."]))
+    return root
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> KnowledgeBase:
+    return KnowledgeBase(make_client(tmp_path / "kb"), "test-notes")
+
+
+def test_ingest_indexes_every_kind_with_citations(kb: KnowledgeBase, corpus: Path) -> None:
+    report = kb.ingest([corpus])
+    assert (report.files, report.added, report.problems) == (4, 4, [])
+    assert kb.sources() == ["metrics.txt", "optimisers.md", "page.html", "quant.pdf"]
+    citations = {h.citation for h in kb.search("layered proximity graph", k=3)}
+    assert "page.html > HNSW graphs" in citations
+    pdf_hits = kb.search("int8 weights", k=2, source="quant.pdf")
+    assert pdf_hits[0].citation == "quant.pdf > Page 1"
+    assert "script" not in " ".join(h.text for h in kb.search("var x", k=5))
+
+
+def test_reingest_is_a_no_op_and_a_change_replaces_chunks(kb: KnowledgeBase, corpus: Path) -> None:
+    kb.ingest([corpus])
+    before = kb.count()
+    again = kb.ingest([corpus])
+    assert (again.unchanged, again.added, again.chunks) == (4, 0, 0)
+    assert kb.count() == before
+    (corpus / "metrics.txt").write_text("Recall at k counts the relevant items found in the top k results.")
+    changed = kb.ingest([corpus])
+    assert (changed.replaced, changed.unchanged) == (1, 3)
+    texts = " ".join(h.text for h in kb.search("reciprocal rank recall", k=10, source="metrics.txt"))
+    assert "Recall at k" in texts and "reciprocal" not in texts
+
+
+def test_prune_removes_deleted_files(kb: KnowledgeBase, corpus: Path) -> None:
+    kb.ingest([corpus])
+    (corpus / "page.html").unlink()
+    kept = kb.ingest([corpus])
+    assert "page.html" in kb.sources() and kept.removed == 0
+    pruned = kb.ingest([corpus], prune=True)
+    assert pruned.removed == 1
+    assert "page.html" not in kb.sources()
+
+
+def test_bad_files_are_reported_by_path_and_skipped(kb: KnowledgeBase, corpus: Path) -> None:
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")
+    (corpus / "empty.md").write_text("")
+    (corpus / "latin1.md").write_bytes("caf\xe9 notes".encode("latin-1"))
+    (corpus / "image.png").write_bytes(b"\x89PNG")
+    report = kb.ingest([corpus, corpus / "missing.md"])
+    reasons = {Path(path).name: reason for path, reason in report.problems}
+    assert reasons["broken.pdf"].startswith("unreadable PDF")
+    assert reasons["binary.txt"] == "binary content, not text"
+    assert reasons["empty.md"] == "empty file"
+    assert reasons["latin1.md"].startswith("not valid UTF-8")
+    assert reasons["image.png"] == "unsupported file type"
+    assert reasons["missing.md"] == "no such file or folder"
+    assert report.added == 4                                          # the good files still went in
+
+
+def test_interrupted_ingest_leaves_a_consistent_collection(kb: KnowledgeBase, corpus: Path) -> None:
+    calls = []
+
+    def stop_after_two(path: str, chunks: int) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        kb.ingest([corpus], progress=stop_after_two)
+    assert len(kb.sources()) == 2                                     # two whole files, nothing partial
+    report = kb.ingest([corpus])
+    assert (report.unchanged, report.added) == (2, 2)
+
+
+def test_a_replace_cut_short_is_tidied_by_the_next_ingest(kb: KnowledgeBase, corpus: Path) -> None:
+    kb.ingest([corpus])
+    old_ids = set(kb.collection.get(where={"source": "metrics.txt"})["ids"])
+    (corpus / "metrics.txt").write_text("Recall at k counts the relevant items found in the top k results.")
+    original_delete = kb.collection.delete
+    kb.collection.delete = lambda *a, **k: None                       # crash before the old chunks go
+    kb.ingest([corpus])
+    kb.collection.delete = original_delete
+    both = set(kb.collection.get(where={"source": "metrics.txt"})["ids"])
+    assert old_ids < both
+    kb.ingest([corpus])
+    assert set(kb.collection.get(where={"source": "metrics.txt"})["ids"]) == both - old_ids
+
+
+def test_hybrid_search_finds_exact_terms_and_paraphrases(kb: KnowledgeBase, corpus: Path) -> None:
+    kb.ingest([corpus])
+    assert kb.search("efSearch", k=1)[0].citation == "page.html > HNSW graphs"             # an exact rare term
+    assert kb.search("per-weight adaptive step sizes", k=1)[0].citation == "optimisers.md > Adam"  # a paraphrase
+    assert all(h.topic == "optimisers" for h in kb.search("gradient", k=5, topic="optimisers"))
+    assert kb.sections("velocity of past gradients", k=2)[0] == "optimisers.md > Momentum"
+    assert kb.search("", k=3) == []
+
+
+def test_chromas_default_embedding_function_is_never_used(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import chromadb.api.types as chroma_types
+    from chromadb.utils.embedding_functions import onnx_mini_lm_l6_v2
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("Chroma's default embedding function was used")
+
+    monkeypatch.setattr(chroma_types.DefaultEmbeddingFunction, "__init__", forbidden)
+    monkeypatch.setattr(chroma_types.DefaultEmbeddingFunction, "__call__", forbidden)
+    monkeypatch.setattr(onnx_mini_lm_l6_v2.ONNXMiniLM_L6_V2, "__init__", forbidden)
+    client = make_client(tmp_path / "strict")
+    kb = KnowledgeBase(client, "strict")
+    kb.ingest([corpus])
+    assert kb.search("Adam optimiser", k=1)
+    reopened = KnowledgeBase(make_client(tmp_path / "strict"), "strict")
+    assert reopened.search("momentum", k=1)
+
+
+def test_invalid_collection_name_is_a_clear_error(tmp_path: Path) -> None:
+    from interviewer.knowledge.errors import KnowledgeError
+
+    with pytest.raises(KnowledgeError, match="invalid collection name"):
+        KnowledgeBase(make_client(tmp_path / "kb"), "../etc")
