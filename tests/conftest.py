@@ -46,3 +46,16 @@ def offline_engine():
     engine = OfflineEngine()
     engine.embedder.wait()
     return engine
+
+
+@pytest.fixture(scope="session")
+def material_index(tmp_path_factory: pytest.TempPathFactory):
+    """The packaged study notes indexed once per test run: (data dir holding it, KnowledgeBase)."""
+    from interviewer.knowledge.chroma import make_client
+    from interviewer.knowledge.index import KnowledgeBase, ensure_material
+
+    data_dir = tmp_path_factory.mktemp("material-data")
+    kb = KnowledgeBase(make_client(data_dir), "material")
+    report = ensure_material(kb)
+    assert report.problems == [] and report.added >= 24
+    return data_dir, kb

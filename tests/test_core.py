@@ -215,3 +215,30 @@ async def test_duplicate_event_is_processed_once(tiny_bank, store) -> None:
     again = await interviewer.handle(turn, event_id="evt-1")
     assert again.messages == []
     assert len(engine.calls) == 1
+
+
+class FakeRetriever:
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def sections(self, query: str, k: int = 2) -> list[str]:
+        self.queries.append(query)
+        return ["notes.md > Alpha", "notes.md > Gamma"][:k]
+
+
+async def test_feedback_reads_more_from_the_material_when_points_cite_nothing(tiny_bank, store) -> None:
+    retriever = FakeRetriever()
+    interviewer = Interviewer(tiny_bank, ScriptedEngine(rule=keyword_rule), store, retriever=retriever)
+    options = SessionOptions(question_ids=["tiny-one"], max_follow_ups=0)
+    session, _ = await interviewer.start(user_key="u", channel="test", options=options)
+    assert retriever.started                                         # opened while the candidate reads
+    reply = await say(interviewer, session, "alpha beta")
+    card = reply.messages[0].data
+    assert card["read_more"] == ["notes.md > Alpha", "notes.md > Gamma"]
+    assert "Read more: notes.md > Alpha; notes.md > Gamma" in reply.messages[0].text
+    assert retriever.queries[0].startswith("What is alpha?")
+    assert "Gamma relates to delta." in retriever.queries[0]         # the gaps steer the search

@@ -159,3 +159,77 @@ def test_invalid_collection_name_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(KnowledgeError, match="invalid collection name"):
         KnowledgeBase(make_client(tmp_path / "kb"), "../etc")
+
+
+def test_questions_generated_from_notes_are_marked_and_cite_their_section(kb: KnowledgeBase, corpus: Path) -> None:
+    from interviewer.knowledge.generate import generate_questions
+
+    kb.ingest([corpus])
+    questions = generate_questions(kb)
+    by_text = {q.text: q for q in questions}
+    adam = by_text["Explain Adam in your own words, as you would to an interviewer."]
+    assert adam.generated and "generated" in adam.tags and adam.topic == "notes"
+    assert 3 <= len(adam.points) <= 5
+    assert {p.cite for p in adam.points} == {"optimisers.md > Adam"}
+    assert all(p.text in NOTES["optimisers.md"].replace("\n", " ") for p in adam.points)
+    assert all(p.keywords and p.follow_up and p.hint for p in adam.points)
+    assert len({q.id for q in questions}) == len(questions)
+    assert [q.id for q in generate_questions(kb)] == [q.id for q in questions]   # stable ids
+
+
+async def test_a_notes_interview_grades_and_resumes_without_the_notes_bank(kb: KnowledgeBase, corpus: Path, store) -> None:
+    from interviewer.core import Interviewer
+    from interviewer.domain import RubricFile, SessionOptions, Turn
+    from interviewer.engines.offline import OfflineEngine
+    from interviewer.knowledge.generate import generate_questions
+    from interviewer.rubrics import RubricBank
+
+    kb.ingest([corpus])
+    notes_bank = RubricBank()
+    notes_bank.add(RubricFile(version=1, topic="notes", title="Your notes", questions=generate_questions(kb)), corpus)
+    adam = next(q for q in notes_bank.questions.values() if q.text.startswith("Explain Adam"))
+    engine = OfflineEngine()
+    interviewer = Interviewer(notes_bank, engine, store)
+    options = SessionOptions(question_ids=[adam.id], max_follow_ups=0)
+    session, first = await interviewer.start(user_key="u", channel="repl", options=options)
+    assert first.messages[-1].data["generated"] is True
+    assert "Your notes" in first.messages[0].text
+
+    # A new process knows only the packaged bank: the question comes back from the transcript.
+    later = Interviewer(RubricBank.load(), engine, store)
+    reply = await later.handle(Turn(session_key=session.session_key, user_key="u", text=(
+        "Adam keeps moving averages of the gradient and of the squared gradient for each parameter. "
+        "Dividing by the root of the second moment gives every weight its own learning rate. "
+        "Bias correction matters early because the averages start at zero.")))
+    card = reply.messages[0].data
+    assert reply.messages[0].kind == "feedback"
+    assert card["score"] >= 7
+    assert card["question_id"] == adam.id
+
+
+@pytest.fixture
+def material_kb(material_index) -> KnowledgeBase:
+    return material_index[1]
+
+
+def test_bank_questions_retrieve_the_sections_they_cite(material_kb: KnowledgeBase) -> None:
+    from interviewer.knowledge.evaluate import retrieval_quality
+    from interviewer.rubrics import RubricBank
+
+    bank = RubricBank.load()
+    hybrid = retrieval_quality(material_kb, bank)
+    vector = retrieval_quality(material_kb, bank, mode="vector")
+    bm25 = retrieval_quality(material_kb, bank, mode="bm25")
+    print(f"\nhybrid r@1 {hybrid.recall_at_1:.3f} r@5 {hybrid.recall_at_5:.3f} MRR {hybrid.mrr:.3f}; "
+          f"vector MRR {vector.mrr:.3f}; bm25 MRR {bm25.mrr:.3f}")
+    assert hybrid.queries >= 90
+    assert hybrid.recall_at_5 >= 0.95
+    assert hybrid.mrr >= 0.8
+    assert hybrid.mrr > vector.mrr and hybrid.mrr > bm25.mrr
+
+
+def test_material_reindex_is_a_no_op(material_kb: KnowledgeBase) -> None:
+    from interviewer.knowledge.index import ensure_material
+
+    again = ensure_material(material_kb)
+    assert again.chunks == 0 and again.unchanged >= 24

@@ -98,10 +98,11 @@ def _cue(word: str) -> str:
 def _question_text(heading: str) -> str:
     if heading.endswith("?"):
         return heading
-    if heading[:1].isupper() and not heading[:2].isupper():  # "Momentum" -> "momentum", "RAG" stays
-        heading = heading[0].lower() + heading[1:]
-    if heading.split(" ", 1)[0] in {"what", "why", "how", "when", "where", "which", "who"}:
-        return f"Explain {heading}, as you would to an interviewer."
+    first, _, rest = heading.partition(" ")
+    if rest and first[1:].islower() and rest == rest.lower():  # "Gradient descent" reads as a phrase
+        heading = first.lower() + " " + rest
+    if first.lower() in {"what", "why", "how", "when", "where", "which", "who"}:
+        return f"Explain {first.lower()} {rest}, as you would to an interviewer."
     return f"Explain {heading} in your own words, as you would to an interviewer."
 
 

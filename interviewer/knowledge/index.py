@@ -335,4 +335,4 @@ def ensure_material(kb: KnowledgeBase) -> IngestReport:
     """Index the packaged study notes (a quick no-op once they are indexed and unchanged)."""
     from interviewer.rubrics import packaged_material_dir
 
-    return kb.ingest([packaged_material_dir()], prune=True)
+    return kb.ingest(sorted(packaged_material_dir().glob("*.md")), prune=True)
