@@ -305,23 +305,40 @@ def main() -> None:
         app(standalone_mode=False)
     except (UserError, RubricError, ConfigError, StoreError, KnowledgeError) as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
-        sys.exit(1)
+        _exit(1)
     except typer.Abort:
-        sys.exit(130)
+        _exit(130)
     except Exception as exc:  # click usage errors carry their own exit code and message
         import click
 
         if isinstance(exc, click.ClickException):
             exc.show()
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
+            _exit(exc.exit_code)
         log_path = _log_crash()
         err_console.print(
             f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:200])}. "
             f"Your answers are saved; details in {log_path}"
         )
-        sys.exit(70)
+        _exit(70)
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    """Exit without waiting for background work (model loading, indexing).
+
+    Everything the user gave is committed by now; a daemon thread still inside torch or Chroma
+    native code would otherwise abort the interpreter at shutdown.
+    """
+    import os
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
+        os._exit(code)
+    sys.exit(code)
 
 
 def _log_crash() -> Path:

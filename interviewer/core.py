@@ -270,7 +270,7 @@ class Interviewer:
         """1-2 sections to study: the cites of the points missed, else the most relevant material."""
         gaps = [p for p in data["points"] if p["verdict"] != "covered"]
         cites = list(dict.fromkeys(p["cite"] for p in gaps if p.get("cite")))[:2]
-        if cites or self.retriever is None:
+        if cites or not gaps or self.retriever is None:
             return cites
         query = " ".join([question.text, *(p["text"] for p in gaps[:2])])
         try:
