@@ -26,11 +26,21 @@ from interviewer.knowledge.chroma import MiniLMEmbeddingFunction
 from interviewer.knowledge.errors import KnowledgeError
 from interviewer.knowledge.chunking import chunk_document
 from interviewer.knowledge.documents import DocumentError, file_kind, read_document
+from interviewer.text import STOP_WORDS
 
 RRF_K = 60
 VECTOR_WEIGHT = 0.6
 Mode = Literal["hybrid", "vector", "bm25"]
 Fusion = Literal["convex", "rrf"]
+# Function words, plus the words interview questions are phrased with ("explain", "compare"):
+# they match every chunk and only add noise to BM25.
+BM25_STOPWORDS = sorted(
+    STOP_WORDS
+    | set(
+        """explain describe compare contrast difference differences differ discuss give example examples
+        would like tell walk through mean means choose chosen approach happen happens work works""".split()
+    )
+)
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 
 
@@ -261,7 +271,7 @@ class KnowledgeBase:
         import bm25s
 
         ids, index, metadatas = self._bm25_index()
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+        tokens = bm25s.tokenize([query], stopwords=BM25_STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False)
         if not tokens or not tokens[0]:
             return {}
         scores = index.get_scores(tokens[0])
@@ -282,7 +292,7 @@ class KnowledgeBase:
 
                 everything = self.collection.get(include=["documents", "metadatas"])
                 index = bm25s.BM25()
-                tokens = bm25s.tokenize(everything["documents"], stopwords="en", stemmer=_stemmer(), show_progress=False)
+                tokens = bm25s.tokenize(everything["documents"], stopwords=BM25_STOPWORDS, stemmer=_stemmer(), show_progress=False)
                 index.index(tokens, show_progress=False)
                 self._bm25 = (list(everything["ids"]), index, list(everything["metadatas"]))
             return self._bm25
