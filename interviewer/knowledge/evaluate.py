@@ -25,7 +25,7 @@ class RetrievalScores:
     primary_mrr: float
 
 
-def retrieval_quality(kb: KnowledgeBase, bank: RubricBank, *, mode: Mode = "hybrid", fusion: Fusion = "convex", depth: int = 10) -> RetrievalScores:
+def retrieval_quality(kb: KnowledgeBase, bank: RubricBank, *, mode: Mode = "hybrid", fusion: Fusion = "rrf", depth: int = 10) -> RetrievalScores:
     hits1 = hits5 = p_hits5 = 0
     rr = p_rr = 0.0
     questions = [q for q in bank.questions.values() if any(p.cite for p in q.points)]

@@ -1,8 +1,8 @@
 """A named collection of study material: ingest files into Chroma, retrieve with citations.
 
 Retrieval is hybrid: Chroma's vector search and a BM25 index over the same chunks, fused by
-reciprocal rank fusion, so exact terms (an acronym, a metric name) and paraphrases both find
-their section.
+reciprocal rank fusion (or by normalised scores), so exact terms (an acronym, a metric name)
+and paraphrases both find their section.
 
 Ingest is per file and idempotent: a file whose content hash is already stored is skipped;
 a changed file's new chunks are added before its old ones are deleted, so an interrupted
@@ -213,16 +213,15 @@ class KnowledgeBase:
         k: int = 5,
         *,
         mode: Mode = "hybrid",
-        fusion: Fusion = "convex",
+        fusion: Fusion = "rrf",
         topic: str | None = None,
         source: str | None = None,
     ) -> list[Hit]:
         """The k best chunks for a query, with citations.
 
-        Hybrid fuses the two retrievers' candidate lists. ``convex`` (the default) mixes their
-        min-max normalised scores (VECTOR_WEIGHT for the vector side); ``rrf`` is reciprocal rank
-        fusion. bench/retrieval.py measures both: on our material convex fusion beats either
-        retriever alone and RRF does not, because RRF discards how confident each retriever is.
+        Hybrid fuses the two retrievers' candidate lists: ``rrf`` (the default) by reciprocal
+        rank fusion, ``convex`` by mixing their min-max normalised scores (VECTOR_WEIGHT for the
+        vector side). bench/retrieval.py measures both against each retriever alone.
         """
         total = self.count()
         if total == 0 or not query.strip():
