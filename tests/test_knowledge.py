@@ -234,3 +234,30 @@ def test_material_reindex_is_a_no_op(material_kb: KnowledgeBase) -> None:
 
     again = ensure_material(material_kb)
     assert again.chunks == 0 and again.unchanged >= 24
+
+
+def test_a_file_cut_short_between_batches_is_completed_next_time(kb: KnowledgeBase, tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.mkdir()
+    sections = "\n\n".join(f"## Section {n}\n\nSentence number {n} talks about topic {n}." for n in range(10))
+    (big / "long.md").write_text("# Long notes\n\n" + sections)
+    kb.batch_size = 4
+    original_upsert = kb.collection.upsert
+    calls = []
+
+    def fail_on_second_batch(**kwargs):
+        calls.append(len(kwargs["ids"]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original_upsert(**kwargs)
+
+    kb.collection.upsert = fail_on_second_batch
+    with pytest.raises(KeyboardInterrupt):
+        kb.ingest([big])
+    kb.collection.upsert = original_upsert
+    partial = kb.count()
+    assert partial == 4
+    report = kb.ingest([big])
+    assert report.unchanged == 0 and report.added == 1
+    assert kb.count() > partial
+    assert kb.ingest([big]).unchanged == 1

@@ -100,6 +100,8 @@ def topic_of(source: str) -> str:
 class KnowledgeBase:
     """One Chroma collection plus its BM25 index."""
 
+    batch_size = 256  # chunks per write to Chroma
+
     def __init__(self, client: Any, name: str = "material", embedding_function: MiniLMEmbeddingFunction | None = None) -> None:
         if not _NAME.match(name):
             raise KnowledgeError(f"invalid collection name {name!r}: use 3-63 letters, digits, '.', '_' or '-'")
@@ -108,7 +110,7 @@ class KnowledgeBase:
         self.collection = client.get_or_create_collection(
             name=name, embedding_function=self.embedding_function, metadata={"hnsw:space": "cosine"}
         )
-        self._bm25: tuple[str, Any, list[dict]] | None = None
+        self._bm25: tuple[list[str], Any, list[dict]] | None = None
         self._bm25_lock = threading.Lock()
 
     # ingest -------------------------------------------------------------------------------
@@ -119,26 +121,26 @@ class KnowledgeBase:
         *,
         prune: bool = False,
         progress: Callable[[str, int], None] | None = None,
-        source_of: Callable[[Path, Path], str] | None = None,
     ) -> IngestReport:
         """Index files and folders; ``progress(path, chunks)`` is called after each file."""
         started = time.perf_counter()
         report = IngestReport()
         seen_sources: set[str] = set()
-        files = list(iter_files(paths, report.problems))
-        for path, root in files:
-            source = source_of(path, root) if source_of else _relative_source(path, root)
-            seen_sources.add(source)
-            report.files += 1
-            try:
-                self._ingest_file(path, source, report)
-            except DocumentError as exc:
-                report.problems.append((str(path), str(exc)))
-            if progress:
-                progress(str(path), report.chunks)
-        if prune:
-            report.removed = self._prune(seen_sources)
-        self._mark_changed()
+        try:
+            for path, root in list(iter_files(paths, report.problems)):
+                source = _relative_source(path, root)
+                seen_sources.add(source)
+                report.files += 1
+                try:
+                    self._ingest_file(path, source, report)
+                except DocumentError as exc:
+                    report.problems.append((str(path), str(exc)))
+                if progress:
+                    progress(str(path), report.chunks)
+            if prune:
+                report.removed = self._prune(seen_sources)
+        finally:
+            self._mark_changed()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -148,13 +150,11 @@ class KnowledgeBase:
         except OSError as exc:
             raise DocumentError(f"cannot read ({exc.strerror})") from None
         existing = self.collection.get(where={"source": source}, include=["metadatas"])
-        old_hashes = {m.get("file_hash") for m in existing["metadatas"] or []}
-        if old_hashes == {file_hash}:
-            report.unchanged += 1
-            return
-        if file_hash in old_hashes:  # an interrupted replace left older chunks behind
+        current = [m for m in existing["metadatas"] or [] if m.get("file_hash") == file_hash]
+        if current and len(current) == current[0].get("chunk_count"):
             stale = [i for i, m in zip(existing["ids"], existing["metadatas"]) if m.get("file_hash") != file_hash]
-            self.collection.delete(ids=stale)
+            if stale:  # an interrupted replace left the previous version's chunks behind
+                self.collection.delete(ids=stale)
             report.unchanged += 1
             return
         document = read_document(path, source)
@@ -162,9 +162,9 @@ class KnowledgeBase:
         if not chunks:
             raise DocumentError("no text to index")
         topic = topic_of(source)
-        for start in range(0, len(chunks), 256):
-            batch = chunks[start : start + 256]
-            self.collection.add(
+        for start in range(0, len(chunks), self.batch_size):
+            batch = chunks[start : start + self.batch_size]
+            self.collection.upsert(  # upsert: a file cut short mid-way is simply completed
                 ids=[c.id for c in batch],
                 documents=[f"{c.heading_path}\n{c.text}" for c in batch],
                 metadatas=[
@@ -176,12 +176,16 @@ class KnowledgeBase:
                         "topic": topic,
                         "kind": document.kind,
                         "file_hash": document.file_hash,
+                        "chunk_count": len(chunks),  # a file is complete only with all of them
                     }
                     for c in batch
                 ],
             )
-        if existing["ids"]:
-            self.collection.delete(ids=existing["ids"])
+        new_ids = {c.id for c in chunks}
+        leftovers = [i for i in existing["ids"] if i not in new_ids]
+        if leftovers:
+            self.collection.delete(ids=leftovers)
+        if any(m.get("file_hash") != file_hash for m in existing["metadatas"] or []):
             report.replaced += 1
         else:
             report.added += 1
