@@ -261,3 +261,15 @@ def test_a_file_cut_short_between_batches_is_completed_next_time(kb: KnowledgeBa
     assert report.unchanged == 0 and report.added == 1
     assert kb.count() > partial
     assert kb.ingest([big]).unchanged == 1
+
+
+def test_refreshing_the_packaged_notes_keeps_a_users_files(tmp_path: Path, corpus: Path) -> None:
+    from interviewer.knowledge.index import ensure_material
+
+    kb = KnowledgeBase(make_client(tmp_path / "shared"), "material")
+    kb.batch_size = 512
+    kb.ingest([corpus / "metrics.txt"])                               # the user adds a file to the default collection
+    ensure_material(kb)                                               # our notes are (re)indexed with pruning
+    assert "metrics.txt" in kb.sources() and "rag.md" in kb.sources()
+    kb.ingest([corpus / "page.html"], prune=True)                     # the user's prune spares our notes
+    assert "rag.md" in kb.sources() and "metrics.txt" not in kb.sources()

@@ -121,8 +121,13 @@ class KnowledgeBase:
         *,
         prune: bool = False,
         progress: Callable[[str, int], None] | None = None,
+        origin: str = "user",
     ) -> IngestReport:
-        """Index files and folders; ``progress(path, chunks)`` is called after each file."""
+        """Index files and folders; ``progress(path, chunks)`` is called after each file.
+
+        ``origin`` tags the chunks ("packaged" for our notes, "user" for a candidate's files) so
+        that pruning one never removes the other from a shared collection.
+        """
         started = time.perf_counter()
         report = IngestReport()
         seen_sources: set[str] = set()
@@ -132,19 +137,19 @@ class KnowledgeBase:
                 seen_sources.add(source)
                 report.files += 1
                 try:
-                    self._ingest_file(path, source, report)
+                    self._ingest_file(path, source, report, origin)
                 except DocumentError as exc:
                     report.problems.append((str(path), str(exc)))
                 if progress:
                     progress(str(path), report.chunks)
             if prune:
-                report.removed = self._prune(seen_sources)
+                report.removed = self._prune(seen_sources, origin)
         finally:
             self._mark_changed()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, source: str, report: IngestReport) -> None:
+    def _ingest_file(self, path: Path, source: str, report: IngestReport, origin: str) -> None:
         try:
             file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
@@ -177,6 +182,7 @@ class KnowledgeBase:
                         "kind": document.kind,
                         "file_hash": document.file_hash,
                         "chunk_count": len(chunks),  # a file is complete only with all of them
+                        "origin": origin,
                     }
                     for c in batch
                 ],
@@ -191,8 +197,8 @@ class KnowledgeBase:
             report.added += 1
         report.chunks += len(chunks)
 
-    def _prune(self, keep: set[str]) -> int:
-        everything = self.collection.get(include=["metadatas"])
+    def _prune(self, keep: set[str], origin: str) -> int:
+        everything = self.collection.get(where={"origin": origin}, include=["metadatas"])
         gone = {m["source"] for m in everything["metadatas"] or [] if m["source"] not in keep}
         for source in gone:
             self.collection.delete(where={"source": source})
@@ -348,4 +354,4 @@ def ensure_material(kb: KnowledgeBase) -> IngestReport:
     """Index the packaged study notes (a quick no-op once they are indexed and unchanged)."""
     from interviewer.rubrics import packaged_material_dir
 
-    return kb.ingest(sorted(packaged_material_dir().glob("*.md")), prune=True)
+    return kb.ingest(sorted(packaged_material_dir().glob("*.md")), prune=True, origin="packaged")
