@@ -6,7 +6,6 @@ rubric is looking at the YAML, not at a pydantic traceback.
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,10 +167,6 @@ class RubricBank:
             return self.questions[question_id]
         except KeyError:
             raise RubricError(f"unknown question id '{question_id}'") from None
-
-    def sample(self, rng: random.Random, n: int) -> list[Question]:
-        pool = sorted(self.questions.values(), key=lambda q: q.id)
-        return rng.sample(pool, min(n, len(pool)))
 
 
 def material_headings(material_dir: Path) -> dict[str, set[str]]:

@@ -73,8 +73,3 @@ def make_client(data_dir: Path, url: str | None = None) -> Any:
         return chromadb.PersistentClient(path=str(path), settings=_settings())
     except Exception as exc:
         raise KnowledgeError(f"cannot open the knowledge base at {path}: {exc}") from None
-
-
-def ephemeral_client() -> Any:
-    """An in-memory client (tests, throwaway indexes)."""
-    return chromadb.EphemeralClient(settings=_settings())

@@ -57,12 +57,6 @@ class MaterialRetriever:
         except Exception:
             log.exception("the study material could not be indexed; feedback goes without 'read more'")
 
-    def wait(self, timeout: float | None = None) -> bool:
-        self.start()
-        assert self._thread is not None
-        self._thread.join(timeout)
-        return self._kb is not None
-
     def sections(self, query: str, k: int = 2) -> list[str]:
         if self._kb is None:
             self.start()
