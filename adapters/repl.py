@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -20,6 +22,7 @@ from rich.text import Text
 
 from interviewer.core import Interviewer
 from interviewer.domain import Session, Turn
+from interviewer.feedback import usage_line
 from interviewer.replies import Message, Reply, parse_command
 
 CHANNEL = "repl"
@@ -44,6 +47,24 @@ class ReplRenderer:
 
     def __init__(self, console: Console) -> None:
         self.console = console
+
+    @contextmanager
+    def live_utterance(self) -> Iterator[Callable[[str], None] | None]:
+        """Show the interviewer's words while a model streams them; the final reply replaces them.
+
+        Only on a terminal: piped output gets the finished reply alone.
+        """
+        if not self.console.is_terminal:
+            yield None
+            return
+        shown = Text(style="italic cyan")
+        with Live(shown, console=self.console, transient=True, refresh_per_second=12) as live:
+
+            def add(delta: str) -> None:
+                shown.append(delta)
+                live.update(shown)
+
+            yield add
 
     def render(self, reply: Reply) -> None:
         for message in reply.messages:
@@ -93,7 +114,7 @@ class ReplRenderer:
             mark, style = VERDICT_STYLE[point["verdict"]]
             evidence = Text(f"“{point['evidence']}”", style="italic") if point.get("evidence") else Text("—", style="dim")
             table.add_row(Text(mark, style=style), Text(point["text"]), evidence)
-        parts: list[Any] = [table]
+        parts: list[Any] = [Text(d["remark"], style="italic cyan"), table] if d.get("remark") else [table]
         for hit in d.get("misconceptions", []):
             parts.append(Text.assemble(("Careful: ", "bold red"), f"you said “{hit['evidence']}”. ", hit["correction"]))
         if d.get("read_more"):
@@ -133,6 +154,10 @@ class ReplRenderer:
             for item in d["weakest"]:
                 cite = f"  (read: {item['cite']})" if item.get("cite") else ""
                 parts.append(Text(f"  • {item['text']}{cite}"))
+        if d.get("coaching"):
+            parts.append(Panel(escape(d["coaching"]), title="Coaching", title_align="left", border_style="cyan"))
+        if d.get("usage"):
+            parts.append(Text(usage_line(d["usage"]), style="dim"))
         self.console.print(Group(*parts))
 
 
@@ -205,6 +230,8 @@ async def run_session(
         if not source.interactive:
             shown = text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
             console.print(Text(f"› {shown}", style="bold blue"))
-        reply = await interviewer.handle(Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL))
+        turn = Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL)
+        with renderer.live_utterance() as on_utterance:
+            reply = await interviewer.handle(turn, on_utterance=on_utterance)
         renderer.render(reply)
     return reply

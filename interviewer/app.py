@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interviewer.config import Settings
+from interviewer.config import ConfigError, Settings
 from interviewer.core import Interviewer
 from interviewer.engines.base import Engine
 from interviewer.rubrics import RubricBank, packaged_rubrics_dir
@@ -25,9 +25,41 @@ def load_bank(settings: Settings) -> RubricBank:
 
 
 def build_engine(settings: Settings) -> Engine:
+    """The offline engine, or the LLM engine (with the offline one as its fallback) when a model is set."""
     from interviewer.engines.offline import GraderParams, OfflineEngine
 
-    return OfflineEngine(params=GraderParams(max_chars=settings.max_answer_chars))
+    offline = OfflineEngine(params=GraderParams(max_chars=settings.max_answer_chars))
+    if not settings.model:
+        return offline
+    from interviewer.engines.llm import LLMEngine
+
+    return LLMEngine(model_config(settings), fallback=offline)
+
+
+def model_config(settings: Settings):
+    """The model settings, checked: an unknown provider or a missing API key is a ConfigError."""
+    from interviewer.engines.llm_client import ModelConfig, missing_keys, provider_of
+
+    assert settings.model
+    try:
+        provider_of(settings.model)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    config = ModelConfig(
+        model=settings.model,
+        api_base=settings.api_base,
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        timeout=settings.llm_timeout,
+        retries=settings.llm_retries,
+        stream=settings.llm_stream,
+    )
+    missing = missing_keys(config)
+    if missing:
+        raise ConfigError(
+            f"model {settings.model} needs {' or '.join(missing)} in the environment "
+            "(or INTERVIEWER_API_KEY; for a local server set INTERVIEWER_API_BASE)"
+        )
+    return config
 
 
 def build_app(settings: Settings, *, engine: Engine | None = None, bank: RubricBank | None = None) -> App:

@@ -33,6 +33,11 @@ transcripts_app = typer.Typer(help="Review saved interviews.", no_args_is_help=T
 app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(transcripts_app, name="transcripts")
 
+MODEL_HELP = (
+    "Grade with this LLM (a litellm model string: openai/gpt-4o-mini, anthropic/..., ollama_chat/llama3.1, "
+    "or openai/<name> with INTERVIEWER_API_BASE); default: $INTERVIEWER_MODEL, else the offline grader."
+)
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -52,6 +57,7 @@ def _run_interview(settings: Settings, *, options: SessionOptions | None, resume
 
     application = build_app(settings, bank=bank)
     interviewer = application.interviewer
+    console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
 
     async def go() -> None:
         if resume:
@@ -84,9 +90,10 @@ def practice(
     resume: Annotated[bool, typer.Option("--resume", help="Continue your last interrupted interview.")] = False,
     material: Annotated[Path | None, typer.Option("--material", "-m", help="Drill your own notes: questions are generated from this file or folder.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose transcripts these are (default: $INTERVIEWER_USER or $USER).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
 ) -> None:
     """Start a mock interview in the terminal."""
-    settings = _settings(user=user)
+    settings = _settings(user=user, model=model)
     if resume:
         _run_interview(settings, options=None, resume=True)
         return
@@ -211,9 +218,12 @@ def search(
 
 
 @app.command()
-def resume(user: Annotated[str | None, typer.Option("--user", help="Whose interview to resume.")] = None) -> None:
+def resume(
+    user: Annotated[str | None, typer.Option("--user", help="Whose interview to resume.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
+) -> None:
     """Continue your last interrupted interview."""
-    _run_interview(_settings(user=user), options=None, resume=True)
+    _run_interview(_settings(user=user, model=model), options=None, resume=True)
 
 
 @rubrics_app.command("check")

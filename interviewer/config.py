@@ -37,8 +37,20 @@ class Settings(BaseSettings):
     max_follow_ups: int = Field(default=2, ge=0, le=5)
     max_answer_chars: int = Field(default=20_000, ge=500)
     chroma_url: str | None = None
-    model: str | None = None
+    model: str | None = Field(default=None, description="A litellm model string; unset means the offline engine.")
+    api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, ...).")
     api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=60.0, gt=0, le=600)
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    llm_stream: bool = True
+
+    @property
+    def engine_label(self) -> str:
+        """Which engine grades, as the CLI announces it."""
+        if not self.model:
+            return "offline (all-MiniLM-L6-v2 rubric matching; set INTERVIEWER_MODEL or --model to grade with an LLM)"
+        where = f" at {self.api_base}" if self.api_base else ""
+        return f"llm ({self.model}{where}; falls back to the offline grader if the model fails)"
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,11 +12,12 @@ import logging
 import random
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
-from interviewer.engines.base import Engine
-from interviewer.feedback import feedback_text, scorecard_data, summary_data, summary_text
+from interviewer.engines.base import AssessContext, Engine, Passage
+from interviewer.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals
 from interviewer.replies import Reply, help_text, parse_command
 from interviewer.rubrics import RubricBank, RubricError
 from interviewer.scoring import merge_follow_up, score_verdicts
@@ -26,7 +27,9 @@ from interviewer.store import Store
 
 log = logging.getLogger(__name__)
 
+UtteranceSink = Callable[[str], None]
 MAX_STORED_CHARS = 1_000_000
+MATERIAL_PASSAGES = 3
 DEFAULT_DIFFICULTY = 2
 BUTTONS = ["hint", "skip", "repeat", "end"]
 
@@ -36,9 +39,14 @@ class InterviewError(Exception):
 
 
 class SectionRetriever(Protocol):
-    """Finds study-material sections for "read more"; returns [] when it is not ready yet."""
+    """Finds study material: citations for "read more", passages as context for a model.
+
+    Both return [] while the material index is not ready yet: nothing waits for it.
+    """
 
     def sections(self, query: str, k: int = 2) -> list[str]: ...
+
+    def passages(self, query: str, k: int = 3, topic: str | None = None) -> list[Passage]: ...
 
 
 class Interviewer:
@@ -60,6 +68,7 @@ class Interviewer:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
         self.retriever = retriever
+        self._sink: UtteranceSink | None = None  # set for the duration of one handle() call
 
     # public API ---------------------------------------------------------------------------
 
@@ -87,15 +96,23 @@ class Interviewer:
             await self._progress(session, reply)
         return session, reply
 
-    async def handle(self, turn: Turn, *, event_id: str | None = None) -> Reply:
-        """Process one candidate message for the active session with ``turn.session_key``."""
+    async def handle(self, turn: Turn, *, event_id: str | None = None, on_utterance: UtteranceSink | None = None) -> Reply:
+        """Process one candidate message for the active session with ``turn.session_key``.
+
+        ``on_utterance`` receives the interviewer's next words while a model streams them (the
+        REPL shows them as they arrive); the returned Reply holds the same text in full.
+        """
         session = await asyncio.to_thread(self.store.active_session, turn.session_key)
         if session is None:
             return Reply().add("notice", "There is no interview running here. Start one first.")
         if session.user_key != turn.user_key:
             return Reply(session_id=session.id).add("notice", "This interview belongs to someone else.")
         async with self._locks[session.id]:
-            return await self._handle(session, turn.text, event_id)
+            self._sink = on_utterance
+            try:
+                return await self._handle(session, turn.text, event_id)
+            finally:
+                self._sink = None
 
     async def resume(self, session: Session) -> Reply:
         """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
@@ -203,8 +220,9 @@ class Interviewer:
         question = self._question(current.question_id)
         answer_turn = next(t for t in await asyncio.to_thread(self.store.turns, session.id) if t.seq == current.pending_answer_seq)
         focus = answer_turn.meta.get("focus") or None
+        context = await self._context(session, question, current) if getattr(self.engine, "wants_context", False) else None
         try:
-            assessment = await self.engine.assess(question, answer_turn.text[: self.max_answer_chars], focus=focus)
+            assessment = await self.engine.assess(question, answer_turn.text[: self.max_answer_chars], focus=focus, context=context)
         except Exception as exc:  # the answer is saved; it is graded again on the next step
             log.exception("grading failed")
             reply.add("error", f"Grading failed ({type(exc).__name__}). Your answer is saved; send 'repeat' to grade it again.")
@@ -216,7 +234,33 @@ class Interviewer:
         if len(answer_turn.text) > self.max_answer_chars and not any("truncated" in n for n in assessment.notes):
             assessment.notes.append(f"answer truncated to its first {self.max_answer_chars:,} characters for grading")
         await asyncio.to_thread(self.store.add_assessment, session.id, answer_turn.seq, assessment)
+        if assessment.fallback:
+            reply.add(
+                "notice",
+                "The model could not grade this answer, so the offline grader scored it instead "
+                f"({assessment.fallback.split(': ', 1)[-1]}).",
+                fallback=assessment.fallback,
+            )
         return True
+
+    async def _context(self, session: Session, question: Question, current: QuestionState) -> AssessContext:
+        """The conversation on this question so far, retrieved material, and whether a follow-up may come."""
+        turns = await asyncio.to_thread(self.store.turns, session.id)
+        conversation: list[tuple[str, str]] = []
+        graded_seq = current.pending_answer_seq or turns[-1].seq + 1
+        for turn in turns:  # the question itself is in the prompt already
+            if turn.seq < graded_seq and turn.question_id == question.id and turn.kind in ("follow_up", "answer"):
+                conversation.append(("candidate" if turn.role == "candidate" else "interviewer", turn.text))
+        material: list[Passage] = []
+        passages = getattr(self.retriever, "passages", None)
+        if passages is not None:
+            query = " ".join([question.text, *(p.text for p in question.points[:3])])
+            try:
+                material = await asyncio.to_thread(passages, query, MATERIAL_PASSAGES, None if question.generated else question.topic)
+            except Exception:  # context is a nicety: grading goes on without it
+                log.exception("material retrieval for the model failed")
+        allowed = len(current.follow_up_points) < session.options.max_follow_ups and not current.skip_requested
+        return AssessContext(conversation=conversation, material=material, follow_up_allowed=allowed, on_utterance=self._sink)
 
     async def _grade_skip(self, session: Session, current: QuestionState) -> None:
         question = self._question(current.question_id)
@@ -237,16 +281,20 @@ class Interviewer:
         gap = None if current.skip_requested or state.ended else self._follow_up_target(session, question, current, assessment)
         if gap is not None:
             open_points = [p.id for p in question.points if assessment.verdict_for(p.id) != Verdict.covered]
-            ack = self._acknowledgement(assessment)
-            text = f"{ack} {gap.follow_up}".strip()
+            if assessment.utterance and assessment.follow_up_point == gap.id:
+                text, source = assessment.utterance, "model"
+            else:
+                text, source = f"{self._acknowledgement(assessment)} {gap.follow_up}".strip(), "rubric"
             await self._append(
                 session, role="interviewer", kind="follow_up", text=text, question_id=question.id,
-                meta={"point_id": gap.id, "focus": open_points, "score_so_far": assessment.score},
+                meta={"point_id": gap.id, "focus": open_points, "score_so_far": assessment.score, "source": source},
             )
             reply.add("follow_up", text, question_id=question.id, point_id=gap.id, score_so_far=assessment.score)
             reply.buttons = BUTTONS
             return
         data = scorecard_data(question, assessment, skipped=current.skipped, hints=len(current.hinted))
+        if assessment.utterance and not assessment.follow_up_point and not current.skipped:
+            data["remark"] = assessment.utterance
         data["read_more"] = await self._read_more(question, data)
         text = feedback_text(data)
         await self._append(
@@ -256,6 +304,7 @@ class Interviewer:
         reply.add("feedback", text, **data)
 
     def _follow_up_target(self, session: Session, question: Question, current: QuestionState, assessment: Assessment):
+        """The gap to ask about: the model's choice when it named an open one, else the heaviest."""
         if len(current.follow_up_points) >= session.options.max_follow_ups:
             return None
         gaps = [
@@ -264,7 +313,8 @@ class Interviewer:
         ]
         if not gaps:
             return None
-        return max(gaps, key=lambda p: (p.weight, assessment.verdict_for(p.id) == Verdict.missed))
+        chosen = next((p for p in gaps if p.id == assessment.follow_up_point), None)
+        return chosen or max(gaps, key=lambda p: (p.weight, assessment.verdict_for(p.id) == Verdict.missed))
 
     async def _read_more(self, question: Question, data: dict) -> list[str]:
         """1-2 sections to study: the cites of the points missed, else the most relevant material."""
@@ -337,7 +387,7 @@ class Interviewer:
         prepare = getattr(self.engine, "prepare", None)
         if prepare is not None:
             prepare(question)
-        needs_material = not question.points or any(not p.cite for p in question.points)
+        needs_material = getattr(self.engine, "wants_context", False) or not question.points or any(not p.cite for p in question.points)
         if self.retriever is not None and needs_material and hasattr(self.retriever, "start"):
             self.retriever.start()  # its feedback will need the material index: open it now
         meta = {"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned}
@@ -361,13 +411,35 @@ class Interviewer:
         }
 
     async def _finish(self, session: Session, state: SessionState, reply: Reply) -> None:
-        data = summary_data(state, {**self.bank.questions, **self._generated})
+        questions = {**self.bank.questions, **self._generated}
+        data = summary_data(state, questions)
+        grades = list((await asyncio.to_thread(self.store.assessments, session.id)).values())
+        coaching_usage = await self._coach(state, questions, data)
+        usage = usage_totals(grades, coaching_usage)
+        if usage is not None:
+            data["usage"] = usage
         text = summary_text(data)
         await self._append(session, role="interviewer", kind="summary", text=text, meta=data)
         await asyncio.to_thread(self.store.finish_session, session.id)
         reply.add("summary", text, **data)
         reply.buttons = []
         reply.finished = True
+
+    async def _coach(self, state: SessionState, questions: dict[str, Question], data: dict) -> dict | None:
+        """The model's coaching note for the summary (engines without ``coach`` give none)."""
+        coach = getattr(self.engine, "coach", None)
+        if coach is None or data.get("average") is None:
+            return None
+        try:
+            result = await coach(coaching_input(state, questions))
+        except Exception:  # the summary stands without it
+            log.exception("coaching summary failed")
+            return None
+        if result is None:
+            return None
+        note, usage = result
+        data["coaching"] = note
+        return {"tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out, "cost": usage.cost, "latency_ms": usage.latency_ms}
 
     # helpers ------------------------------------------------------------------------------
 

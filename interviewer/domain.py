@@ -179,8 +179,13 @@ class Assessment(BaseModel):
     rubric_hash: str | None = None
     latency_ms: float | None = None
     tokens: int | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
     cost: float | None = None
+    fallback: str | None = Field(default=None, description="Why the model engine fell back to the offline grader.")
     notes: list[str] = Field(default_factory=list)
+    utterance: str | None = Field(default=None, description="The model's next words; not stored (the turn is).")
+    follow_up_point: str | None = Field(default=None, description="The point the utterance follows up on.")
 
     def verdict_for(self, point_id: str) -> Verdict:
         for pv in self.verdicts:

@@ -7,6 +7,7 @@ and a data dict that richer adapters render.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from interviewer.domain import Assessment, Question, Verdict
@@ -53,7 +54,8 @@ def scorecard_data(question: Question, assessment: Assessment, *, skipped: bool 
 
 
 def feedback_text(data: dict[str, Any]) -> str:
-    lines = [f"Score: {data['score']:.1f}/10" + (" (skipped)" if data["skipped"] else "")]
+    lines = [f"Interviewer: {data['remark']}"] if data.get("remark") else []
+    lines.append(f"Score: {data['score']:.1f}/10" + (" (skipped)" if data["skipped"] else ""))
     good = [p for p in data["points"] if p["verdict"] == "covered"]
     partial = [p for p in data["points"] if p["verdict"] == "partial"]
     missed = [p for p in data["points"] if p["verdict"] == "missed"]
@@ -135,4 +137,56 @@ def summary_text(data: dict[str, Any]) -> str:
         for item in data["weakest"]:
             cite = f"  (read: {item['cite']})" if item["cite"] else ""
             lines.append(f"  - {item['text']}{cite}")
+    if data.get("coaching"):
+        lines.append("Coaching:\n" + data["coaching"])
+    if data.get("usage"):
+        lines.append(usage_line(data["usage"]))
     return "\n".join(lines)
+
+
+def usage_totals(grades: Iterable[Assessment], coaching: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """What the model cost this session: None when no model was involved."""
+    grades = list(grades)
+    by_model = [g for g in grades if g.engine == "llm" or g.fallback or g.tokens]
+    if not by_model and coaching is None:
+        return None
+    extra = coaching or {}
+    costs = [g.cost for g in by_model if g.cost is not None] + ([extra["cost"]] if extra.get("cost") is not None else [])
+    models = sorted({g.model for g in by_model if g.engine == "llm" and g.model} | {f.split(": ", 1)[0] for f in (g.fallback for g in by_model) if f})
+    return {
+        "models": models,
+        "graded_by_model": sum(g.engine == "llm" for g in by_model),
+        "fallbacks": sum(bool(g.fallback) for g in by_model),
+        "tokens_in": sum(g.tokens_in or 0 for g in by_model) + int(extra.get("tokens_in") or 0),
+        "tokens_out": sum(g.tokens_out or 0 for g in by_model) + int(extra.get("tokens_out") or 0),
+        "cost": round(sum(costs), 6) if costs else None,
+        "model_seconds": round((sum(g.latency_ms or 0.0 for g in by_model) + float(extra.get("latency_ms") or 0.0)) / 1000, 2),
+    }
+
+
+def usage_line(usage: dict[str, Any]) -> str:
+    cost = f"${usage['cost']:.4f}" if usage.get("cost") is not None else "no cost (local or unpriced model)"
+    fallbacks = f", {usage['fallbacks']} graded offline after a model failure" if usage.get("fallbacks") else ""
+    return (
+        f"Model usage: {', '.join(usage['models']) or 'model'}: {usage['graded_by_model']} answers graded by the model{fallbacks}; "
+        f"{usage['tokens_in']:,} tokens in, {usage['tokens_out']:,} out; {cost}; {usage['model_seconds']:.1f} s waiting for the model"
+    )
+
+
+def coaching_input(state: SessionState, questions: dict[str, Question]) -> str:
+    """The graded session as plain text for the coaching prompt (the candidate's words included)."""
+    blocks = []
+    for n, qs in enumerate(state.questions, start=1):
+        question = questions.get(qs.question_id)
+        if question is None or qs.assessment is None:
+            continue
+        lines = [f"{n}. {question.text} (topic {question.topic}, score {qs.assessment.score:.1f}/10)"]
+        for point in question.points:
+            verdict = qs.assessment.verdict_for(point.id)
+            lines.append(f"   [{verdict.value}] {point.text}")
+        for hit in qs.assessment.misconceptions:
+            lines.append(f"   [misconception] the candidate said: \"{hit.evidence}\"; correct view: {hit.correction}")
+        if qs.skipped:
+            lines.append("   (skipped)")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) or "(no answered questions)"

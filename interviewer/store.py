@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, utcnow
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 class StoreError(Exception):
@@ -295,6 +295,11 @@ class Store:
             tokens=assessment.tokens,
             cost=assessment.cost,
             notes=assessment.notes,
+            tokens_in=assessment.tokens_in,
+            tokens_out=assessment.tokens_out,
+            fallback=assessment.fallback,
+            utterance=assessment.utterance,
+            follow_up_point=assessment.follow_up_point,
             created_at=utcnow(),
         )
         try:
@@ -315,7 +320,8 @@ class Store:
                     question_id=r.question_id, verdicts=r.verdicts, misconceptions=r.misconceptions,
                     score=r.score, engine=r.engine, model=r.model, prompt_version=r.prompt_version,
                     rubric_hash=r.rubric_hash, latency_ms=r.latency_ms, tokens=r.tokens, cost=r.cost,
-                    notes=r.notes or [],
+                    notes=r.notes or [], tokens_in=r.tokens_in, tokens_out=r.tokens_out, fallback=r.fallback,
+                    utterance=r.utterance, follow_up_point=r.follow_up_point,
                 )
                 for r in rows
             }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
@@ -22,7 +23,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
     monkeypatch.setenv("INTERVIEWER_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("INTERVIEWER_USER", "tester")
-    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL"):
+    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return data
 

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from interviewer.domain import Assessment, Question
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved piece of study material and the citation it is shown with."""
+
+    citation: str
+    text: str
+
+
+@dataclass
+class AssessContext:
+    """What the core knows around an answer, for engines that can use it (the LLM engine).
+
+    ``conversation`` holds the earlier exchanges on the same question as (speaker, text) pairs;
+    ``on_utterance`` receives the interviewer's next words as they stream in.
+    """
+
+    conversation: list[tuple[str, str]] = field(default_factory=list)
+    material: list[Passage] = field(default_factory=list)
+    follow_up_allowed: bool = False
+    on_utterance: Callable[[str], None] | None = None
 
 
 @runtime_checkable
@@ -13,15 +36,24 @@ class Engine(Protocol):
     """Grades an answer against a question's rubric.
 
     ``focus`` limits grading to some points (a follow-up answer is graded on the points the
-    follow-up asked about); the engine returns verdicts for those points only.
+    follow-up asked about); the engine returns verdicts for those points only. Engines that set
+    ``wants_context`` get an ``AssessContext`` (retrieval costs time, so others do not).
     """
 
     name: str
     model: str | None
+    wants_context: bool
 
     def warm_up(self) -> None:
         """Start any slow loading in the background; must return immediately."""
 
-    async def assess(self, question: Question, answer: str, *, focus: Sequence[str] | None = None) -> Assessment:
+    async def assess(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        focus: Sequence[str] | None = None,
+        context: AssessContext | None = None,
+    ) -> Assessment:
         """Grade ``answer``; never raises for bad input (empty, huge, hostile text)."""
         ...

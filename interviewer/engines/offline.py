@@ -23,6 +23,7 @@ from importlib.resources import files
 import numpy as np
 
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
+from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
 from interviewer.scoring import score_verdicts
 from interviewer.text import STOP_WORDS, clean, content_words, cue_coverage, cue_present, split_clauses
@@ -135,11 +136,17 @@ def rubric_points(question: Question) -> list[RubricPoint]:
     return question.points or points_from_reference(question)
 
 
+def graded_question(question: Question) -> Question:
+    """The question with the points it is graded on (a reference answer's sentences if it has none)."""
+    return question if question.points else question.model_copy(update={"points": points_from_reference(question)})
+
+
 class OfflineEngine:
     """Rubric-point coverage grader (embedding similarity + lexical cues)."""
 
     name = "offline"
     model: str | None = "all-MiniLM-L6-v2"
+    wants_context = False
 
     def __init__(self, embedder: Embedder | None = None, params: GraderParams | None = None) -> None:
         self.embedder = embedder or shared_embedder()
@@ -160,20 +167,20 @@ class OfflineEngine:
 
         threading.Thread(target=work, name=f"prepare-{question.id}", daemon=True).start()
 
-    async def assess(self, question: Question, answer: str, *, focus: Sequence[str] | None = None) -> Assessment:
+    async def assess(
+        self, question: Question, answer: str, *, focus: Sequence[str] | None = None, context: AssessContext | None = None
+    ) -> Assessment:
         return await asyncio.to_thread(self.assess_sync, question, answer, focus=focus)
 
     def assess_sync(self, question: Question, answer: str, *, focus: Sequence[str] | None = None) -> Assessment:
         started = time.perf_counter()
         measured = self.measure(question, answer)
         verdicts, hits = decide(question, measured, self.params, focus)
-        points = rubric_points(question)
-        scoring_question = question if question.points else question.model_copy(update={"points": points})
         return Assessment(
             question_id=question.id,
             verdicts=verdicts,
             misconceptions=hits,
-            score=score_verdicts(scoring_question, verdicts, hits),
+            score=score_verdicts(graded_question(question), verdicts, hits),
             engine=self.name,
             model=self.model,
             rubric_hash=question.content_hash,

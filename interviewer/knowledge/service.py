@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from interviewer.config import Settings
+from interviewer.engines.base import Passage
 
 log = logging.getLogger(__name__)
 MATERIAL = "material"
@@ -62,3 +63,13 @@ class MaterialRetriever:
             self.start()
             return []
         return self._kb.sections(query, k=k)
+
+    def passages(self, query: str, k: int = 3, topic: str | None = None) -> list[Passage]:
+        """The k best chunks as model context, from ``topic``'s notes when it has any."""
+        if self._kb is None:
+            self.start()
+            return []
+        hits = self._kb.search(query, k=k, topic=topic) if topic else []
+        if not hits:
+            hits = self._kb.search(query, k=k)
+        return [Passage(citation=hit.citation, text=hit.text) for hit in hits]

@@ -1,0 +1,309 @@
+"""The LLM engine: one model call per candidate turn grades the answer and says what comes next.
+
+The model reads the rubric, graded examples of the same question (few-shot), retrieved study
+material with citations and the conversation so far, and returns per-point reasoning, verdicts
+with verbatim quotes, misconceptions and the interviewer's next utterance (``prompts/assess.yaml``).
+Our code then does what a model must not be trusted with: it checks every quote against the
+answer, drops what is unsupported and computes the score from verdicts and weights.
+
+When the model cannot give a usable answer (timeouts, rate limits, 5xx after retries, or invalid
+output after one repair request) the turn is graded by the offline engine and the assessment
+says so: the interview never stalls on a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
+from interviewer.engines.base import AssessContext, Engine, Passage
+from interviewer.engines.llm_client import CallResult, ModelCallError, ModelClient, ModelConfig
+from interviewer.engines.llm_output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
+from interviewer.engines.llm_prompts import assess_values, few_shot_examples, material_block
+from interviewer.engines.llm_stream import UtteranceStream
+from interviewer.engines.offline import graded_question, rubric_points
+from interviewer.evidence import check_misconceptions, check_verdicts
+from interviewer.prompting import ChatPrompt
+from interviewer.scoring import score_verdicts
+
+log = logging.getLogger(__name__)
+
+MAX_UTTERANCE_CHARS = 800
+MAX_REPAIR_ECHO = 4_000
+
+
+@dataclass
+class Usage:
+    """Tokens, cost and time spent on the model for one turn, over every request it took."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    latency_ms: float = 0.0
+    calls: int = 0
+
+    def add(self, result: CallResult) -> None:
+        self.tokens_in += result.tokens_in
+        self.tokens_out += result.tokens_out
+        self.latency_ms += result.latency_ms
+        self.calls += result.attempts
+        if result.cost is not None:
+            self.cost = (self.cost or 0.0) + result.cost
+
+
+class LLMEngine:
+    """Grades with any model litellm reaches; falls back to ``fallback`` (the offline grader)."""
+
+    name = "llm"
+    wants_context = True
+
+    def __init__(self, config: ModelConfig, *, fallback: Engine | None = None, prompt_dir: str | None = None) -> None:
+        self.config = config
+        self.model: str | None = config.model
+        self.client = ModelClient(config)
+        self.assess_prompt = ChatPrompt("assess", prompt_dir)
+        self.generate_prompt = ChatPrompt("generate_question", prompt_dir)
+        self.coach_prompt = ChatPrompt("coach_summary", prompt_dir)
+        self._fallback = fallback
+        self._fallback_lock = threading.Lock()
+
+    @property
+    def prompt_version(self) -> str:
+        return self.assess_prompt.version
+
+    @property
+    def fallback(self) -> Engine:
+        with self._fallback_lock:
+            if self._fallback is None:
+                from interviewer.engines.offline import OfflineEngine
+
+                self._fallback = OfflineEngine()
+            return self._fallback
+
+    def warm_up(self) -> None:
+        from interviewer.engines.llm_client import litellm_module
+
+        threading.Thread(target=litellm_module, name="litellm-import", daemon=True).start()
+        self.fallback.warm_up()
+
+    def prepare(self, question: Question) -> None:
+        prepare = getattr(self.fallback, "prepare", None)
+        if prepare is not None:
+            prepare(question)
+
+    # grading ------------------------------------------------------------------------------
+
+    async def assess(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        focus: Sequence[str] | None = None,
+        context: AssessContext | None = None,
+    ) -> Assessment:
+        context = context or AssessContext()
+        points = rubric_points(question)
+        graded = [p for p in points if focus is None or p.id in focus] or points
+        values = assess_values(question, points, graded, answer, context)
+        messages = self.assess_prompt.render(few_shot_examples(question, points), **values)
+        if self.client.supports_json_schema():
+            response_format: dict[str, Any] = response_schema(GradingOutput, "grading")
+        else:
+            response_format = {"type": "json_object"}
+        usage = Usage()
+        streamer = UtteranceStream(context.on_utterance) if context.on_utterance else None
+        try:
+            output = await self._grading(messages, response_format, usage, streamer)
+        except (ModelCallError, InvalidOutput) as problem:
+            reason = problem.reason if isinstance(problem, ModelCallError) else f"the model's reply was unusable twice ({problem})"
+            return await self._fall_back(question, answer, focus, reason, usage)
+        return self._assessment(question, graded, answer, output, usage)
+
+    async def _grading(
+        self,
+        messages: list[dict[str, str]],
+        response_format: dict[str, Any],
+        usage: Usage,
+        streamer: UtteranceStream | None,
+    ) -> GradingOutput:
+        """The parsed reply; one repair request when the first reply does not parse."""
+        result = await self.client.complete(messages, response_format=response_format, on_delta=streamer.feed if streamer else None)
+        usage.add(result)
+        try:
+            return parse_model(result.content, GradingOutput)
+        except InvalidOutput as problem:
+            log.warning("invalid model output, asking once for a repair: %s", problem)
+            repair = [
+                *messages,
+                {"role": "assistant", "content": result.content[:MAX_REPAIR_ECHO] or "(empty)"},
+                {
+                    "role": "user",
+                    "content": f"That reply could not be used: {problem}. Reply again with only the JSON object "
+                    "described in the instructions, with every rubric point graded.",
+                },
+            ]
+            # Not streamed: what the candidate may have seen of the first reply stays as it was.
+            second = await self.client.complete(repair, response_format=response_format)
+            usage.add(second)
+            output = parse_model(second.content, GradingOutput)
+            if streamer is not None and not streamer.emitted and output.utterance:
+                streamer.sink(output.utterance)
+            return output
+
+    def _assessment(
+        self, question: Question, graded: list[RubricPoint], answer: str, output: GradingOutput, usage: Usage
+    ) -> Assessment:
+        notes: list[str] = []
+        judged = {j.point_id: j for j in output.points}
+        unknown = sorted(set(judged) - {p.id for p in rubric_points(question)})
+        if unknown:
+            notes.append(f"the model graded unknown points {unknown}; ignored")
+        verdicts = []
+        for point in graded:
+            judgement = judged.get(point.id)
+            if judgement is None:
+                notes.append(f"the model gave no verdict for '{point.id}'; counted as missed")
+                verdicts.append(PointVerdict(point_id=point.id, verdict=Verdict.missed))
+                continue
+            verdicts.append(
+                PointVerdict(
+                    point_id=point.id,
+                    verdict=Verdict(judgement.verdict),
+                    evidence=judgement.evidence,
+                    confidence=1.0 if judgement.verdict != "missed" else 0.0,
+                    reasoning=judgement.reasoning[:600] or None,
+                )
+            )
+        verdicts, evidence_notes = check_verdicts(verdicts, answer)
+        notes.extend(evidence_notes)
+        known = {m.id: m for m in question.misconceptions}
+        claimed = [
+            MisconceptionHit(misconception_id=m.misconception_id, evidence=m.evidence, correction=known[m.misconception_id].correction)
+            for m in output.misconceptions
+            if m.misconception_id in known
+        ]
+        hits, misconception_notes = check_misconceptions(list({h.misconception_id: h for h in claimed}.values()), answer)
+        notes.extend(misconception_notes)
+        open_points = {v.point_id for v in verdicts if v.verdict != Verdict.covered}
+        follow_up_point = output.follow_up_point if output.follow_up_point in open_points else None
+        utterance = re.sub(r"\s+", " ", output.utterance).strip()[:MAX_UTTERANCE_CHARS] or None
+        return Assessment(
+            question_id=question.id,
+            verdicts=verdicts,
+            misconceptions=hits,
+            score=score_verdicts(graded_question(question), verdicts, hits),
+            engine=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            rubric_hash=question.content_hash,
+            latency_ms=round(usage.latency_ms, 1),
+            tokens=usage.tokens_in + usage.tokens_out,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost=usage.cost,
+            notes=notes,
+            utterance=utterance,
+            follow_up_point=follow_up_point,
+        )
+
+    async def _fall_back(
+        self, question: Question, answer: str, focus: Sequence[str] | None, reason: str, usage: Usage
+    ) -> Assessment:
+        log.warning("falling back to the offline grader: %s", reason)
+        assessment = await self.fallback.assess(question, answer, focus=focus)
+        spent = usage.tokens_in + usage.tokens_out
+        return assessment.model_copy(
+            update={
+                "fallback": f"{self.model}: {reason}",
+                "notes": [*assessment.notes, f"graded by the offline grader because {reason}"],
+                "prompt_version": self.prompt_version,
+                "tokens": spent or None,
+                "tokens_in": usage.tokens_in or None,
+                "tokens_out": usage.tokens_out or None,
+                "cost": usage.cost,
+                "latency_ms": round(usage.latency_ms + (assessment.latency_ms or 0.0), 1),
+            }
+        )
+
+    # question generation and coaching ----------------------------------------------------
+
+    async def ask(self, topic: str, passages: Sequence[Passage], avoid: Sequence[str] = ()) -> Question:
+        """A new question with a rubric, written from ``passages``; raises ModelCallError/InvalidOutput."""
+        messages = self.generate_prompt.render(
+            topic=topic,
+            avoid="; ".join(avoid) or "(none)",
+            citations="; ".join(dict.fromkeys(p.citation for p in passages)) or "no citation",
+            material=material_block(passages),
+        )
+        result = await self.client.complete(messages, response_format={"type": "json_object"})
+        try:
+            generated = parse_model(result.content, GeneratedQuestion)
+        except InvalidOutput as problem:
+            repair = [*messages, {"role": "assistant", "content": result.content[:MAX_REPAIR_ECHO] or "(empty)"},
+                      {"role": "user", "content": f"That reply could not be used: {problem}. Reply again with only the JSON object."}]
+            generated = parse_model((await self.client.complete(repair, response_format={"type": "json_object"})).content, GeneratedQuestion)
+        return question_from_generated(generated, topic, passages)
+
+    async def coach(self, results: str) -> tuple[str, Usage] | None:
+        """A short coaching note for the end of the session, or None when the model cannot give one."""
+        usage = Usage()
+        try:
+            result = await self.client.complete(self.coach_prompt.render(results=results))
+        except ModelCallError as problem:
+            log.warning("no coaching summary: %s", problem.reason)
+            return None
+        usage.add(result)
+        text = result.content.strip()
+        return (text[:2_000], usage) if text else None
+
+
+def _slug(text: str, fallback: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return slug or fallback
+
+
+def question_from_generated(generated: GeneratedQuestion, topic: str, passages: Sequence[Passage]) -> Question:
+    """Validate a generated question as strictly as a bank question (raises InvalidOutput)."""
+    from pydantic import ValidationError
+
+    cite = passages[0].citation if passages else None
+    seen: set[str] = set()
+    points = []
+    for n, raw in enumerate(generated.points[:6], start=1):
+        point_id = _slug(raw.id, f"p{n}")
+        if point_id in seen:
+            point_id = f"{point_id}-{n}"
+        seen.add(point_id)
+        points.append(
+            {
+                "id": point_id,
+                "text": raw.text,
+                "weight": min(3.0, max(1.0, float(raw.weight))),
+                "keywords": [k for k in raw.keywords if k.strip()][:4],
+                "follow_up": raw.follow_up,
+                "hint": raw.hint,
+                "cite": cite if cite and " > " in cite else None,
+            }
+        )
+    digest = hashlib.sha1(f"{topic}\n{generated.question}".encode()).hexdigest()[:10]
+    try:
+        return Question.model_validate(
+            {
+                "id": f"gen-{digest}",
+                "text": generated.question,
+                "difficulty": min(3, max(1, int(generated.difficulty))),
+                "tags": ["generated", "llm"],
+                "points": points,
+                "model_answer": generated.model_answer,
+                "topic": _slug(topic, "notes"),
+                "generated": True,
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidOutput(f"the generated question is not valid ({exc.errors()[0]['msg']})") from None

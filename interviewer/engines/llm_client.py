@@ -1,0 +1,267 @@
+"""One model call through litellm, with the resilience an interview needs.
+
+Timeouts, rate limits (honouring Retry-After), 5xx answers and dropped connections are retried
+with backoff; errors that a retry cannot fix (a bad key, an unknown model) fail at once. Either
+way the caller gets a ``ModelCallError`` whose ``reason`` is short and safe to show: it never
+contains the key or the request. litellm's own retries are switched off so that every request
+the server sees is one we decided to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list at import
+
+log = logging.getLogger(__name__)
+
+LOCAL_PROVIDERS = {"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio", "llamafile", "openai_like"}
+MAX_RETRY_AFTER = 10.0
+DeltaSink = Callable[[str], None]
+
+
+class ModelCallError(Exception):
+    """The model could not give an answer; ``reason`` is for the transcript and the user."""
+
+    def __init__(self, reason: str, *, kind: str, attempts: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model to call and how patiently. ``api_key`` comes from the environment only."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    retries: int = 2
+    backoff: float = 0.5
+    stream: bool = True
+    temperature: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. litellm's mock_response in tests
+
+    def __repr__(self) -> str:  # the key is never printed
+        return f"ModelConfig(model={self.model!r}, api_base={self.api_base!r}, timeout={self.timeout})"
+
+
+@dataclass
+class CallResult:
+    content: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float | None = None
+    latency_ms: float = 0.0
+    attempts: int = 1
+
+
+def litellm_module() -> Any:
+    """Import litellm quietly (its import takes about two seconds, so it happens on first use)."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    litellm.drop_params = True  # a provider that lacks an option (response_format, ...) just ignores it
+    logging.getLogger("LiteLLM").setLevel(logging.WARNING)
+    return litellm
+
+
+def provider_of(model: str) -> str:
+    """The litellm provider of a model string, or raise ValueError with a usable message."""
+    litellm = litellm_module()
+    try:
+        return litellm.get_llm_provider(model)[1]
+    except Exception:
+        raise ValueError(
+            f"unknown model {model!r}: name it as provider/model, e.g. openai/gpt-4o-mini, "
+            "anthropic/claude-3-5-haiku-latest, ollama_chat/llama3.1 or openai/<name> with INTERVIEWER_API_BASE"
+        ) from None
+
+
+def missing_keys(config: ModelConfig) -> list[str]:
+    """Provider API-key variables the model needs and the environment lacks."""
+    if config.api_key or config.api_base:
+        return []
+    try:
+        report = litellm_module().validate_environment(config.model)
+    except Exception:
+        return []
+    return [k for k in report.get("missing_keys", []) if k.endswith("_API_KEY")]
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """The server's Retry-After in seconds (capped), from litellm's copy of the headers."""
+    value = None
+    for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+        if headers is not None and hasattr(headers, "get") and headers.get("retry-after") is not None:
+            value = headers.get("retry-after")
+            break
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _classify(exc: Exception, timeout: float) -> tuple[str, str, bool]:
+    """(kind, short reason, retryable) for an exception from litellm."""
+    litellm = litellm_module()
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, (asyncio.TimeoutError, litellm.Timeout)):
+        return "timeout", f"the model did not answer within {timeout:g} s", True
+    if isinstance(exc, litellm.RateLimitError):
+        return "rate_limit", "the model's rate limit was hit (HTTP 429)", True
+    if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or status in (401, 403):
+        return "auth", "the model rejected the API key (check the provider's *_API_KEY variable)", False
+    if isinstance(exc, litellm.NotFoundError) or status == 404:
+        return "not_found", "the model or endpoint was not found (check INTERVIEWER_MODEL and INTERVIEWER_API_BASE)", False
+    if isinstance(exc, litellm.ContextWindowExceededError):
+        return "context", "the prompt is longer than the model's context window", False
+    if isinstance(exc, litellm.APIConnectionError) and not isinstance(exc, litellm.InternalServerError):
+        return "connection", "the model endpoint could not be reached", True
+    if isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError)) or (
+        isinstance(status, int) and status >= 500
+    ):
+        return "server", f"the model endpoint failed (HTTP {status or '5xx'})", True
+    if isinstance(exc, litellm.BadRequestError):
+        return "bad_request", "the model refused the request as invalid", False
+    return "error", f"the model call failed ({type(exc).__name__})", False
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    if secret:
+        text = text.replace(secret, "***")
+    return re.sub(r"(sk|xox[abp]|key)-[A-Za-z0-9_-]{8,}", r"\1-***", text)
+
+
+class ModelClient:
+    """Sends chat requests for one configured model."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self._provider: str | None = None
+
+    @property
+    def provider(self) -> str:
+        if self._provider is None:
+            self._provider = provider_of(self.config.model)
+        return self._provider
+
+    def supports_json_schema(self) -> bool:
+        try:
+            return bool(litellm_module().supports_response_schema(model=self.config.model))
+        except Exception:
+            return False
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        response_format: dict[str, Any] | None = None,
+        on_delta: DeltaSink | None = None,
+    ) -> CallResult:
+        """One answer for ``messages``, retrying what is worth retrying."""
+        started = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = await self._once(messages, response_format, on_delta)
+                result.attempts = attempts
+                result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+                return result
+            except Exception as exc:  # classified below; nothing escapes unclassified
+                kind, reason, retryable = _classify(exc, self.config.timeout)
+                log.warning("model call failed (%s, attempt %d): %s", kind, attempts, _scrub(str(exc), self.config.api_key)[:300])
+                if not retryable or attempts > self.config.retries:
+                    tried = f" after {attempts} attempts" if attempts > 1 else ""
+                    raise ModelCallError(f"{reason}{tried}", kind=kind, attempts=attempts) from None
+                wait = _retry_after(exc)
+                if wait is None:
+                    wait = self.config.backoff * (2 ** (attempts - 1)) * (1 + random.random() / 4)
+                await asyncio.sleep(wait)
+
+    def _kwargs(self, messages: list[dict[str, str]], response_format: dict[str, Any] | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": messages,
+            "timeout": self.config.timeout,
+            "temperature": self.config.temperature,
+            "num_retries": 0,
+            "max_retries": 0,
+            **self.config.extra,
+        }
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        if self.config.api_base:
+            kwargs["api_base"] = self.config.api_base
+        if self.config.api_key:
+            kwargs["api_key"] = self.config.api_key
+        elif self.config.api_base and self.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers accept any key
+        return kwargs
+
+    async def _once(
+        self, messages: list[dict[str, str]], response_format: dict[str, Any] | None, on_delta: DeltaSink | None
+    ) -> CallResult:
+        litellm = litellm_module()
+        kwargs = self._kwargs(messages, response_format)
+        hard_limit = self.config.timeout + 1.0  # in case a provider ignores the timeout
+        if on_delta is not None and self.config.stream and "mock_response" not in kwargs:
+            return await asyncio.wait_for(self._streamed(litellm, kwargs, on_delta), hard_limit * 2)
+        response = await asyncio.wait_for(litellm.acompletion(**kwargs), hard_limit)
+        content = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        if on_delta is not None and content:
+            on_delta(content)  # not streamed: the whole reply is one delta
+        return CallResult(
+            content=content,
+            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost=self._cost(litellm, response),
+        )
+
+    async def _streamed(self, litellm: Any, kwargs: dict[str, Any], on_delta: DeltaSink) -> CallResult:
+        stream = await litellm.acompletion(**kwargs, stream=True, stream_options={"include_usage": True})
+        chunks: list[Any] = []
+        pieces: list[str] = []
+        async for chunk in stream:
+            chunks.append(chunk)
+            choices = getattr(chunk, "choices", None) or []
+            delta = getattr(choices[0], "delta", None) if choices else None
+            text = getattr(delta, "content", None) if delta is not None else None
+            if text:
+                pieces.append(text)
+                on_delta(text)
+        content = "".join(pieces)
+        try:
+            full = litellm.stream_chunk_builder(chunks, messages=kwargs["messages"])
+        except Exception:
+            full = None
+        usage = getattr(full, "usage", None)
+        return CallResult(
+            content=content,
+            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost=self._cost(litellm, full) if full is not None else None,
+        )
+
+    def _cost(self, litellm: Any, response: Any) -> float | None:
+        """Dollar cost from litellm's price list; None for local models and unknown prices."""
+        if self.provider in LOCAL_PROVIDERS:
+            return None
+        try:
+            cost = litellm.completion_cost(completion_response=response, model=self.config.model)
+        except Exception:
+            return None
+        return float(cost) if cost else None

@@ -1,0 +1,142 @@
+"""Prompt templates as validated, versioned data files (``prompts/*.yaml``), rendered with langchain-core.
+
+A prompt file names its ``id`` and ``version``; the pair is stored with every grade it produced
+(``assess-v1``), so a change of wording is traceable in the transcripts. Files are validated when
+loaded: unknown keys, a template with unbalanced braces or a missing persona are errors that name
+the file and line, never a failure in the middle of an interview.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from interviewer.domain import NonEmpty, Slug, Strict
+
+ROLE_NAMES = {"system": "system", "human": "user", "ai": "assistant"}
+MessageDict = dict[str, str]
+
+
+class PromptError(Exception):
+    """A prompt file that cannot be used; the message names the file."""
+
+
+class PromptMessage(Strict):
+    role: Literal["system", "human", "ai"]
+    template: NonEmpty
+
+
+class FewShotSpec(Strict):
+    """How one graded example is shown to the model: a human turn and the model's reply."""
+
+    human: NonEmpty
+    ai: NonEmpty
+    max_examples: int = Field(default=3, ge=0, le=8)
+
+
+class PromptFile(Strict):
+    id: Slug
+    version: int = Field(ge=1)
+    description: NonEmpty
+    template: str | None = Field(default=None, description="A fragment included in other prompts (the persona).")
+    messages: list[PromptMessage] = Field(default_factory=list)
+    few_shot: FewShotSpec | None = None
+    final: list[PromptMessage] = Field(default_factory=list)
+
+    @property
+    def tag(self) -> str:
+        return f"{self.id}-v{self.version}"
+
+
+def packaged_prompts_dir() -> Path:
+    return Path(str(files("interviewer.prompts")))
+
+
+def _fstring_check(path: Path, template: str) -> None:
+    from langchain_core.prompts import PromptTemplate
+
+    try:
+        PromptTemplate.from_template(template)
+    except (ValueError, KeyError) as exc:
+        raise PromptError(f"{path}: template does not parse ({exc}); write literal braces as {{{{ and }}}}") from None
+
+
+def load_prompt_file(path: Path) -> PromptFile:
+    """Parse and validate one prompt file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PromptError(f"{path}: cannot read prompt file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise PromptError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(raw, dict):
+        raise PromptError(f"{path}: a prompt file must be a mapping with id, version and messages")
+    try:
+        prompt = PromptFile.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "(file)"
+        reason = f"unknown key '{error['loc'][-1]}'" if error["type"] == "extra_forbidden" else error["msg"]
+        raise PromptError(f"{path}: field {field}: {reason}") from None
+    if prompt.template is None and not (prompt.messages or prompt.final):
+        raise PromptError(f"{path}: a prompt needs messages (or a template fragment)")
+    for template in [m.template for m in (*prompt.messages, *prompt.final)]:
+        _fstring_check(path, template)
+    if prompt.few_shot is not None:
+        _fstring_check(path, prompt.few_shot.human)
+        _fstring_check(path, prompt.few_shot.ai)
+    return prompt
+
+
+@lru_cache(maxsize=32)
+def load_prompt(name: str, directory: str | None = None) -> PromptFile:
+    """A prompt by id from the packaged prompts (or ``directory``), cached per process."""
+    folder = Path(directory) if directory else packaged_prompts_dir()
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise PromptError(f"{path}: no such prompt file")
+    return load_prompt_file(path)
+
+
+class ChatPrompt:
+    """A prompt file bound to the persona, rendered into litellm-style chat messages."""
+
+    def __init__(self, name: str, directory: str | None = None) -> None:
+        self.spec = load_prompt(name, directory)
+        self.persona = load_prompt("persona", directory)
+        if self.persona.template is None:
+            raise PromptError("persona prompt has no template")
+
+    @property
+    def version(self) -> str:
+        return f"{self.spec.tag}.{self.persona.tag}"
+
+    def render(self, examples: list[dict[str, str]] | None = None, **values: Any) -> list[MessageDict]:
+        """Fill the template; ``examples`` are few-shot pairs for the ``few_shot`` block."""
+        from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
+
+        parts: list[Any] = [(m.role, m.template) for m in self.spec.messages]
+        few_shot = self.spec.few_shot
+        if few_shot is not None and examples:
+            example_prompt = ChatPromptTemplate.from_messages([("human", few_shot.human), ("ai", few_shot.ai)])
+            parts.append(
+                FewShotChatMessagePromptTemplate(examples=examples[: few_shot.max_examples], example_prompt=example_prompt)
+            )
+        parts.extend((m.role, m.template) for m in self.spec.final)
+        template = ChatPromptTemplate.from_messages(parts)
+        try:
+            messages = template.format_messages(persona=self.persona.template.strip(), **values)
+        except KeyError as exc:
+            raise PromptError(f"prompt '{self.spec.id}' needs a value for {exc}") from None
+        return [{"role": ROLE_NAMES[_role(m.type)], "content": str(m.content)} for m in messages]
+
+
+def _role(message_type: str) -> str:
+    return {"system": "system", "human": "human", "ai": "ai"}.get(message_type, "human")

@@ -1,0 +1,61 @@
+"""`interviewer practice --model openai/x` end to end: the real CLI in a subprocess, piped answers,
+graded by the stub server on 127.0.0.1 through litellm."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from interviewer.store import Store
+from interviewer.testing import StubLLMServer, grading_rule
+
+pytestmark = pytest.mark.slow
+
+
+def covers_after_a_follow_up(point_id: str, answer: str) -> str:
+    return "covered" if "also" in answer or point_id == "retrieve-then-generate" else "missed"
+
+
+def run_cli(*args: str, stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "interviewer", *args], input=stdin, capture_output=True, text=True, timeout=240, env=env)
+
+
+def test_practice_with_a_model_against_an_openai_compatible_server(isolated_data_dir: Path) -> None:
+    with StubLLMServer(rule=grading_rule(covers_after_a_follow_up)) as stub:
+        env = {**os.environ, "INTERVIEWER_API_BASE": stub.url}
+        env.pop("OPENAI_API_KEY", None)                                  # a local server needs no key
+        answers = [
+            "RAG retrieves documents from an index and puts them into the prompt.",
+            "It also grounds the answer in sources, so it hallucinates less and can cite them.",
+        ]
+        result = run_cli("practice", "--model", "openai/stub-llm", "-q", "rag-what-and-why", "--follow-ups", "1",
+                         stdin="\n\n".join(answers) + "\n", env=env)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert "Traceback" not in out + result.stderr
+        assert f"Engine: llm (openai/stub-llm at {stub.url}" in out
+        assert "Thanks. What would you add about the part you skipped?" in out   # the model's follow-up
+        assert "Score 10.0/10" in out
+        assert "Stub coaching: revise the gaps." in out
+        assert "Model usage: openai/stub-llm: 2 answers graded by the model" in out
+        assert stub.calls == 3                                           # two answers, one coaching note
+        assert {r["model"] for r in stub.requests} == {"stub-llm"}
+
+    store = Store(f"sqlite:///{isolated_data_dir / 'interviewer.db'}")
+    [summary] = store.list_sessions("tester")
+    grades = list(store.assessments(summary.session.id).values())
+    assert [g.engine for g in grades] == ["llm", "llm"]
+    assert all(g.tokens_in == 120 and g.prompt_version == "assess-v1.persona-v1" for g in grades)
+
+
+def test_a_model_that_needs_a_key_says_which_variable(isolated_data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY")}
+    result = run_cli("practice", "--model", "openai/gpt-4o-mini", "-n", "1", stdin="", env=env)
+    assert result.returncode == 1
+    assert "model openai/gpt-4o-mini needs OPENAI_API_KEY" in result.stderr
+    result = run_cli("practice", "--model", "nonsense", "-n", "1", stdin="", env=env)
+    assert result.returncode == 1 and "unknown model 'nonsense'" in result.stderr
