@@ -101,7 +101,7 @@ def practice(
     if material is not None:
         if topic or question:
             raise UserError("--material builds its own questions; it cannot be combined with --topic or --question")
-        bank = _bank_from_notes(settings, material)
+        bank = _bank_from_notes(settings, material, questions or settings.questions)
     options = SessionOptions(
         topics=topic,
         questions=questions or (len(question) if question else settings.questions),
@@ -112,8 +112,11 @@ def practice(
     _run_interview(settings, options=options, resume=False, bank=bank)
 
 
-def _bank_from_notes(settings: Settings, material: Path) -> RubricBank:
-    """Ingest the candidate's notes and generate one question per usable section."""
+def _bank_from_notes(settings: Settings, material: Path, wanted: int) -> RubricBank:
+    """Ingest the candidate's notes and generate one question per usable section.
+
+    With a model configured, the ``wanted`` questions to be asked are written by the model.
+    """
     from interviewer.domain import RubricFile
     from interviewer.knowledge.generate import NOTES_TOPIC, generate_questions
     from interviewer.knowledge.service import notes_collection_name, open_collection
@@ -133,9 +136,26 @@ def _bank_from_notes(settings: Settings, material: Path) -> RubricBank:
         f"[dim]{len(questions)} questions generated from {indexed} file(s) of your notes "
         "(generated questions are graded against your notes' own key sentences).[/dim]"
     )
+    if settings.model:
+        questions = _questions_from_model(settings, kb, questions, wanted)
     bank = RubricBank()
     bank.add(RubricFile(version=1, topic=NOTES_TOPIC, title="Your notes", questions=questions), material)
     return bank
+
+
+def _questions_from_model(settings: Settings, kb, questions: list, wanted: int) -> list:
+    """The questions to be asked, rewritten by the model; the offline ones stay where it fails."""
+    from interviewer.app import model_config
+    from interviewer.engines.llm import LLMEngine
+    from interviewer.knowledge.generate import NOTES_TOPIC
+    from interviewer.knowledge.model_questions import rewrite_with_model
+
+    engine = LLMEngine(model_config(settings))
+    with console.status(f"Writing {min(wanted, len(questions))} questions from your notes with {escape(settings.model or '')}..."):
+        rewritten, problems = asyncio.run(rewrite_with_model(engine, kb, questions, wanted, NOTES_TOPIC))
+    for problem in problems:
+        err_console.print(f"[yellow]kept the offline question for[/yellow] {escape(problem)}", soft_wrap=True)
+    return rewritten
 
 
 def _ingest_with_progress(kb, paths: list[Path], *, prune: bool):

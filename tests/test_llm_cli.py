@@ -59,3 +59,25 @@ def test_a_model_that_needs_a_key_says_which_variable(isolated_data_dir: Path) -
     assert "model openai/gpt-4o-mini needs OPENAI_API_KEY" in result.stderr
     result = run_cli("practice", "--model", "nonsense", "-n", "1", stdin="", env=env)
     assert result.returncode == 1 and "unknown model 'nonsense'" in result.stderr
+
+
+def test_practice_on_notes_with_a_model_asks_model_written_questions(isolated_data_dir: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "regularisation.md").write_text(
+        "# Regularisation\n\n## Dropout\n\nDropout switches off a random subset of units at every training step. "
+        "The network cannot rely on any single unit, so it learns redundant features. "
+        "At inference time every unit is active and the outputs are scaled to match.\n",
+        encoding="utf-8",
+    )
+    with StubLLMServer(rule=grading_rule("covered")) as stub:
+        env = {**os.environ, "INTERVIEWER_API_BASE": stub.url}
+        result = run_cli("practice", "--material", str(notes), "--model", "openai/stub-llm", "-n", "1", "--follow-ups", "0",
+                         stdin="Dropout switches off random units so the network learns redundant features.\n", env=env)
+        assert result.returncode == 0, result.stderr
+        assert "How would you explain the idea in this material to a colleague?" in result.stdout
+        assert "generated from your notes" in result.stdout
+        generate = stub.requests[0]["messages"]
+        assert "Study material (regularisation.md > Dropout)" in generate[-1]["content"]
+        assert "Dropout switches off a random subset of units" in generate[-1]["content"]
+        assert "Score 10.0/10" in result.stdout

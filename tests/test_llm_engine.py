@@ -307,3 +307,38 @@ def test_grading_reply_helper_quotes_the_answer(question) -> None:
     reply = json.loads(grading_reply(request))
     assert {p["point_id"] for p in reply["points"]} == {p.id for p in question.points}
     assert quote_in(reply["points"][0]["evidence"], normalise(ANSWER))
+
+
+async def test_model_written_question_is_validated_like_a_bank_question(stub) -> None:
+    stub.rule = grading_rule()
+    passages = [Passage("notes.md > Dropout", "Dropout switches off random units during training.")]
+    question = await engine_for(stub).ask("Dropout", passages, topic="notes")
+    assert question.generated and question.topic == "notes" and question.id.startswith("gen-")
+    assert [p.id for p in question.points] == ["idea-1", "idea-2", "idea-3"]
+    assert all(p.cite == "notes.md > Dropout" and 1 <= p.weight <= 3 for p in question.points)
+    stub.rule = None
+    stub.push('{"question": "Q?", "points": []}', '{"question": "Q?", "points": []}')
+    from interviewer.engines.llm_output import InvalidOutput
+
+    with pytest.raises(InvalidOutput, match="not valid"):
+        await engine_for(stub).ask("Dropout", passages, topic="notes")
+
+
+async def test_notes_keep_their_offline_question_when_the_model_fails(bank) -> None:
+    from interviewer.engines.llm_client import ModelCallError
+    from interviewer.knowledge.model_questions import rewrite_with_model
+
+    class FailingModel:
+        async def ask(self, *args, **kwargs):
+            raise ModelCallError("the model endpoint could not be reached", kind="connection")
+
+    class OneSection:
+        def search(self, query, k=3, source=None):
+            from interviewer.knowledge.index import Hit
+
+            return [Hit(id="1", text="Text.", source="rag.md", heading="Why RAG", heading_path="Why RAG", topic="rag", score=1.0)]
+
+    offline = [bank.get("rag-what-and-why")]
+    kept, problems = await rewrite_with_model(FailingModel(), OneSection(), offline, 1, "notes")
+    assert kept == offline
+    assert problems == ["rag.md > Why RAG: the model endpoint could not be reached"]

@@ -233,10 +233,15 @@ class LLMEngine:
 
     # question generation and coaching ----------------------------------------------------
 
-    async def ask(self, topic: str, passages: Sequence[Passage], avoid: Sequence[str] = ()) -> Question:
-        """A new question with a rubric, written from ``passages``; raises ModelCallError/InvalidOutput."""
+    async def ask(
+        self, subject: str, passages: Sequence[Passage], avoid: Sequence[str] = (), topic: str | None = None
+    ) -> Question:
+        """A new question about ``subject`` with a rubric, written from ``passages``.
+
+        Raises ModelCallError or InvalidOutput; callers keep a question of their own for that case.
+        """
         messages = self.generate_prompt.render(
-            topic=topic,
+            topic=subject,
             avoid="; ".join(avoid) or "(none)",
             citations="; ".join(dict.fromkeys(p.citation for p in passages)) or "no citation",
             material=material_block(passages),
@@ -248,7 +253,7 @@ class LLMEngine:
             repair = [*messages, {"role": "assistant", "content": result.content[:MAX_REPAIR_ECHO] or "(empty)"},
                       {"role": "user", "content": f"That reply could not be used: {problem}. Reply again with only the JSON object."}]
             generated = parse_model((await self.client.complete(repair, response_format={"type": "json_object"})).content, GeneratedQuestion)
-        return question_from_generated(generated, topic, passages)
+        return question_from_generated(generated, topic or _slug(subject, "notes"), passages)
 
     async def coach(self, results: str) -> tuple[str, Usage] | None:
         """A short coaching note for the end of the session, or None when the model cannot give one."""
@@ -301,7 +306,7 @@ def question_from_generated(generated: GeneratedQuestion, topic: str, passages: 
                 "tags": ["generated", "llm"],
                 "points": points,
                 "model_answer": generated.model_answer,
-                "topic": _slug(topic, "notes"),
+                "topic": topic,
                 "generated": True,
             }
         )
