@@ -8,15 +8,21 @@ the answer to the follow-up is the "strong" example (graded all covered). The ti
 wall time of ``Interviewer.handle(...)`` per candidate turn: store reads and writes, retrieval,
 prompt rendering, the litellm call and HTTP round trip to the stub, parsing, evidence checks and
 the next utterance. Nothing is subtracted; the stub server's own handling time (it runs in this
-process) is printed alongside. The first turn (litellm's first import and call) is reported
-separately as "cold", then a few warm-up turns are run before timing.
+process) and a bare litellm round trip to the stub with the same prompt are printed alongside.
+The first turn (litellm's first import and call) is reported separately as "cold", then a few
+warm-up turns are run before timing.
+
+The stub's handler writes the response headers and the body in two send() calls; with Nagle's
+algorithm on, Linux's delayed ACK then holds every response back by about 40 ms, which no real
+model server does (they set TCP_NODELAY). So the bench sets TCP_NODELAY on the stub's
+connections and says so; --stub-as-shipped measures the stub unchanged, delay included.
 
 Two configurations: a fixed-passage retriever double (default), or with --material the real
 MaterialRetriever over the packaged study notes (indexed before timing starts, so indexing is not
 measured). The last turn of each session also asks the stub for the coaching summary.
 Target: p95 <= 50 ms per turn.
 
-Usage: python bench/llm_overhead.py [--turns 200] [--warmup 5] [--material]
+Usage: python bench/llm_overhead.py [--turns 200] [--warmup 5] [--material] [--stub-as-shipped]
 """
 
 from __future__ import annotations
@@ -44,8 +50,10 @@ from interviewer.engines.llm_client import ModelConfig  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
 from interviewer.testing import ScriptedEngine, StubLLMServer, grading_rule  # noqa: E402
+from interviewer.testing import _StubHandler  # noqa: E402 - to switch Nagle off on the stub's sockets
 
 TARGET_MS = 50.0
+REPLAYS = 30
 QUESTIONS_PER_SESSION = 5
 MATERIAL_WAIT_S = 120.0
 
@@ -108,6 +116,7 @@ class Run:
     warm_ms: list[float] = field(default_factory=list)  # warm-up turns, not in the figures
     turn_ms: list[float] = field(default_factory=list)
     finishing_ms: list[float] = field(default_factory=list)  # timed turns that ended a session
+    ends: list[bool] = field(default_factory=list)  # per timed turn: did it end the session
     follow_up_turns: int = 0
     assess_requests: int = 0
     coaching_requests: int = 0
@@ -115,7 +124,9 @@ class Run:
     stub_ms: list[float] = field(default_factory=list)  # the stub server's own handling, per timed request
     start_ms: list[float] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    timed_seconds: float = 0.0  # wall time of the timed phase, session starts included
+    prompt_chars: list[int] = field(default_factory=list)  # per assess request: all message contents
+    replay_ms: list[float] = field(default_factory=list)  # bare client round trips with the last prompt
 
 
 def timed_stub(stub: StubLLMServer, sink: list[float]) -> None:
@@ -130,6 +141,12 @@ def timed_stub(stub: StubLLMServer, sink: list[float]) -> None:
             sink.append((time.perf_counter() - started) * 1000)
 
     stub._answer = timed  # type: ignore[method-assign]
+
+
+class NoDelayHandler(_StubHandler):
+    """The stub's handler with TCP_NODELAY, as real model servers have (socketserver applies it in setup)."""
+
+    disable_nagle_algorithm = True
 
 
 def request_kind(request: dict) -> str:
@@ -149,6 +166,7 @@ async def drive(interviewer: Interviewer, stub: StubLLMServer, stub_ms: list[flo
     total = 1 + warmup + turns
     done = 0
     offset = 0
+    timed_from = None
     while done < total:
         ids = [questions[(offset + n) % len(questions)].id for n in range(QUESTIONS_PER_SESSION)]
         offset += QUESTIONS_PER_SESSION
@@ -173,6 +191,8 @@ async def drive(interviewer: Interviewer, stub: StubLLMServer, stub_ms: list[flo
             seen_requests = len(stub.requests)
             seen_stub = len(stub_ms)
             started = time.perf_counter()
+            if done == warmup + 1:
+                timed_from = started
             reply = await interviewer.handle(Turn(session_key=session.session_key, user_key=session.user_key, text=text))
             elapsed = (time.perf_counter() - started) * 1000
             timed = done > warmup
@@ -182,6 +202,7 @@ async def drive(interviewer: Interviewer, stub: StubLLMServer, stub_ms: list[flo
                 run.warm_ms.append(elapsed)
             else:
                 run.turn_ms.append(elapsed)
+                run.ends.append(reply.finished)
                 if reply.finished:
                     run.finishing_ms.append(elapsed)
                 if prompt.kind == "follow_up":
@@ -190,12 +211,20 @@ async def drive(interviewer: Interviewer, stub: StubLLMServer, stub_ms: list[flo
                     kind = request_kind(request)
                     if kind == "assess":
                         run.assess_requests += 1
+                        run.prompt_chars.append(sum(len(str(m.get("content") or "")) for m in request["messages"]))
                     elif kind == "coaching":
                         run.coaching_requests += 1
                     else:
                         run.other_requests += 1
                 run.stub_ms.extend(stub_ms[seen_stub:])
             done += 1
+    run.timed_seconds = time.perf_counter() - (timed_from or time.perf_counter())
+    last = next((r for r in reversed(stub.requests) if request_kind(r) == "assess"), None)
+    if last is not None:  # the model call alone, same prompt, same client, outside the interviewer
+        for _ in range(REPLAYS):
+            started = time.perf_counter()
+            await interviewer.engine.client.complete(last["messages"], response_format=last.get("response_format"))
+            run.replay_ms.append((time.perf_counter() - started) * 1000)
     return run
 
 
@@ -210,13 +239,15 @@ def wait_for_material(retriever) -> float:
     return time.perf_counter() - started
 
 
-def measure(turns: int, warmup: int, material: bool) -> tuple[Run, list[str]]:
+def measure(turns: int, warmup: int, material: bool, nodelay: bool = True) -> tuple[Run, list[str]]:
     bank = RubricBank.load()
     questions = with_examples(bank)
     if not questions:
         raise SystemExit("no question in the bank has both a 'partial' and a 'strong' graded example")
     stub_ms: list[float] = []
     stub = StubLLMServer(rule=grading_rule(verdict_rule(questions))).start()
+    if nodelay:
+        stub._httpd.RequestHandlerClass = NoDelayHandler  # before the first request: no connection yet
     timed_stub(stub, stub_ms)
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,9 +267,7 @@ def measure(turns: int, warmup: int, material: bool) -> tuple[Run, list[str]]:
         )
         interviewer = Interviewer(bank, engine, store, retriever=retriever)
         try:
-            started = time.perf_counter()
             run = asyncio.run(drive(interviewer, stub, stub_ms, questions, turns, warmup))
-            run.seconds = time.perf_counter() - started
             for session_id in run.sessions:
                 for seq, grade in store.assessments(session_id).items():
                     if grade.engine != "llm" or grade.fallback:
@@ -259,18 +288,25 @@ def report(label: str, run: Run, problems: list[str]) -> bool:
     print(f"  handle() per turn: p50 {percentile(run.turn_ms, 50):.1f} ms  p95 {percentile(run.turn_ms, 95):.1f} ms  "
           f"p99 {percentile(run.turn_ms, 99):.1f} ms  max {max(run.turn_ms):.1f} ms  mean {statistics.mean(run.turn_ms):.1f} ms")
     print(f"  throughput: {timed / total_s:.1f} turns/s (sum of handle() times); "
-          f"{timed / run.seconds:.1f} turns/s including session starts")
+          f"{timed / run.timed_seconds:.1f} turns/s including session starts")
     if run.finishing_ms:
-        rest = [t for t in run.turn_ms if t not in run.finishing_ms] or run.turn_ms
+        rest = [t for t, last in zip(run.turn_ms, run.ends) if not last] or run.turn_ms
         print(f"  turns ending a session (+ coaching request): median {statistics.median(run.finishing_ms):.1f} ms; "
               f"other turns: median {statistics.median(rest):.1f} ms, p95 {percentile(rest, 95):.1f} ms")
     if run.start_ms:
         print(f"  start() (not in the figures): median {statistics.median(run.start_ms):.1f} ms")
     print(f"  stub requests per answered turn: {run.assess_requests / timed:.2f} assess "
           f"(+ {run.coaching_requests} coaching, {run.other_requests} other, over {timed} turns)")
+    if run.prompt_chars:
+        print(f"  assess prompt size: median {statistics.median(run.prompt_chars) / 1000:.1f} k chars, "
+              f"max {max(run.prompt_chars) / 1000:.1f} k chars")
     if run.stub_ms:
-        print(f"  of which the stub server's own handling (in-process, not subtracted): "
+        print(f"  included, not subtracted: the stub server's own handling (in-process): "
               f"median {statistics.median(run.stub_ms):.2f} ms, max {max(run.stub_ms):.2f} ms per request")
+    if run.replay_ms:
+        print(f"  included, not subtracted: a bare ModelClient.complete() round trip to the stub with the last "
+              f"prompt ({len(run.replay_ms)} calls): median {statistics.median(run.replay_ms):.1f} ms, "
+              f"p95 {percentile(run.replay_ms, 95):.1f} ms")
     if problems:
         print(f"  INVALID: {len(problems)} assessments did not come from the LLM engine, e.g. {problems[0]}")
     else:
@@ -287,14 +323,17 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="untimed turns after the cold one (default 5)")
     parser.add_argument("--material", action="store_true",
                         help="use the real MaterialRetriever over the packaged study notes instead of a fixed double")
+    parser.add_argument("--stub-as-shipped", action="store_true",
+                        help="leave Nagle's algorithm on in the stub server (adds ~40 ms delayed-ACK stalls per request)")
     args = parser.parse_args()
     if args.turns < 1:
         parser.error("--turns must be at least 1")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
     label = "real study-material retrieval" if args.material else "fixed-passage retriever"
-    print(f"LLM engine against the instant stub server, {label}:")
-    run, problems = measure(args.turns, args.warmup, args.material)
+    stub_note = "stub as shipped (Nagle on)" if args.stub_as_shipped else "TCP_NODELAY set on the stub's sockets"
+    print(f"LLM engine against the instant stub server, {label}, {stub_note}:")
+    run, problems = measure(args.turns, args.warmup, args.material, nodelay=not args.stub_as_shipped)
     valid = report(label, run, problems)
     return 0 if valid else 1
 

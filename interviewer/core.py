@@ -13,6 +13,7 @@ import random
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
@@ -28,6 +29,7 @@ from interviewer.store import Store
 log = logging.getLogger(__name__)
 
 UtteranceSink = Callable[[str], None]
+_utterance_sink: ContextVar[UtteranceSink | None] = ContextVar("utterance_sink", default=None)
 MAX_STORED_CHARS = 1_000_000
 MATERIAL_PASSAGES = 3
 DEFAULT_DIFFICULTY = 2
@@ -68,7 +70,6 @@ class Interviewer:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
         self.retriever = retriever
-        self._sink: UtteranceSink | None = None  # set for the duration of one handle() call
 
     # public API ---------------------------------------------------------------------------
 
@@ -108,11 +109,11 @@ class Interviewer:
         if session.user_key != turn.user_key:
             return Reply(session_id=session.id).add("notice", "This interview belongs to someone else.")
         async with self._locks[session.id]:
-            self._sink = on_utterance
+            token = _utterance_sink.set(on_utterance)  # per task: concurrent sessions never share a sink
             try:
                 return await self._handle(session, turn.text, event_id)
             finally:
-                self._sink = None
+                _utterance_sink.reset(token)
 
     async def resume(self, session: Session) -> Reply:
         """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
@@ -260,7 +261,7 @@ class Interviewer:
             except Exception:  # context is a nicety: grading goes on without it
                 log.exception("material retrieval for the model failed")
         allowed = len(current.follow_up_points) < session.options.max_follow_ups and not current.skip_requested
-        return AssessContext(conversation=conversation, material=material, follow_up_allowed=allowed, on_utterance=self._sink)
+        return AssessContext(conversation=conversation, material=material, follow_up_allowed=allowed, on_utterance=_utterance_sink.get())
 
     async def _grade_skip(self, session: Session, current: QuestionState) -> None:
         question = self._question(current.question_id)
@@ -414,7 +415,7 @@ class Interviewer:
         questions = {**self.bank.questions, **self._generated}
         data = summary_data(state, questions)
         grades = list((await asyncio.to_thread(self.store.assessments, session.id)).values())
-        coaching_usage = await self._coach(state, questions, data)
+        coaching_usage = await self._coach(state, questions, grades, data)
         usage = usage_totals(grades, coaching_usage)
         if usage is not None:
             data["usage"] = usage
@@ -425,10 +426,13 @@ class Interviewer:
         reply.buttons = []
         reply.finished = True
 
-    async def _coach(self, state: SessionState, questions: dict[str, Question], data: dict) -> dict | None:
-        """The model's coaching note for the summary (engines without ``coach`` give none)."""
+    async def _coach(self, state: SessionState, questions: dict[str, Question], grades: list[Assessment], data: dict) -> dict | None:
+        """The model's coaching note for the summary (engines without ``coach`` give none).
+
+        Skipped when the last answer had to be graded offline: the model is likely still down.
+        """
         coach = getattr(self.engine, "coach", None)
-        if coach is None or data.get("average") is None:
+        if coach is None or data.get("average") is None or (grades and grades[-1].fallback):
             return None
         try:
             result = await coach(coaching_input(state, questions))

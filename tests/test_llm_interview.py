@@ -176,3 +176,30 @@ def test_the_terminal_shows_streamed_words_live() -> None:
     piped = io.StringIO()
     with ReplRenderer(Console(file=piped, force_terminal=False)).live_utterance() as show:
         assert show is None                                              # a pipe gets the final reply only
+
+
+async def test_concurrent_sessions_stream_to_their_own_channel(bank, store, stub) -> None:
+    import asyncio
+
+    interviewer, _ = interviewer_for(bank, store, stub, stream=True)
+    options = SessionOptions(question_ids=QUESTIONS[:1], max_follow_ups=1)
+    first, _ = await interviewer.start(user_key="a", channel="test", options=options)
+    second, _ = await interviewer.start(user_key="b", channel="test", options=options)
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    replies = await asyncio.gather(
+        say(interviewer, first, "RAG retrieves documents into the prompt.", on_utterance=seen["a"].append),
+        say(interviewer, second, "more: everything, all of it.", on_utterance=seen["b"].append),
+    )
+    assert "".join(seen["a"]) == replies[0].messages[0].text == "Thanks. What would you add about the part you skipped?"
+    assert "".join(seen["b"]) == "Good, that answers the question."
+    assert replies[1].messages[0].data["remark"] == "Good, that answers the question."
+
+
+async def test_no_coaching_request_while_the_model_is_down(bank, store, stub) -> None:
+    interviewer, _ = interviewer_for(bank, store, stub)
+    stub.rule = lambda request: StubReply(status=500, content="down")
+    session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=QUESTIONS[:1], max_follow_ups=0))
+    reply = await say(interviewer, session, "RAG retrieves documents and puts them in the prompt.")
+    assert [m.kind for m in reply.messages] == ["notice", "feedback", "summary"]
+    assert stub.calls == 2                                               # the answer and its retry, no coaching
+    assert "coaching" not in reply.messages[-1].data

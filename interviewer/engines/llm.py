@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
@@ -67,6 +67,7 @@ class LLMEngine:
         self.config = config
         self.model: str | None = config.model
         self.client = ModelClient(config)
+        self._coach_client = ModelClient(replace(config, retries=0))
         self.assess_prompt = ChatPrompt("assess", prompt_dir)
         self.generate_prompt = ChatPrompt("generate_question", prompt_dir)
         self.coach_prompt = ChatPrompt("coach_summary", prompt_dir)
@@ -258,8 +259,8 @@ class LLMEngine:
     async def coach(self, results: str) -> tuple[str, Usage] | None:
         """A short coaching note for the end of the session, or None when the model cannot give one."""
         usage = Usage()
-        try:
-            result = await self.client.complete(self.coach_prompt.render(results=results))
+        try:  # no retries: the summary is ready and must not wait long for an optional note
+            result = await self._coach_client.complete(self.coach_prompt.render(results=results))
         except ModelCallError as problem:
             log.warning("no coaching summary: %s", problem.reason)
             return None
