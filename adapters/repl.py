@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.spinner import Spinner
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -50,15 +51,15 @@ class ReplRenderer:
 
     @contextmanager
     def live_utterance(self) -> Iterator[Callable[[str], None] | None]:
-        """Show the interviewer's words while a model streams them; the final reply replaces them.
-
-        Only on a terminal: piped output gets the finished reply alone.
+        """A spinner while the answer is graded, then the interviewer's words as a model streams
+        them; the final reply replaces both. Only on a terminal: piped output gets the reply alone.
         """
         if not self.console.is_terminal:
             yield None
             return
         shown = Text(style="italic cyan")
-        with Live(shown, console=self.console, transient=True, refresh_per_second=12) as live:
+        waiting = Spinner("dots", text=Text("grading your answer…", style="dim"))
+        with Live(waiting, console=self.console, transient=True, refresh_per_second=12) as live:
 
             def add(delta: str) -> None:
                 shown.append(delta)

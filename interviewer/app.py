@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from interviewer.config import ConfigError, Settings
 from interviewer.core import Interviewer
+from interviewer.prompting import PromptError
 from interviewer.engines.base import Engine
 from interviewer.rubrics import RubricBank, packaged_rubrics_dir
 from interviewer.store import Store
@@ -33,7 +34,11 @@ def build_engine(settings: Settings) -> Engine:
         return offline
     from interviewer.engines.llm import LLMEngine
 
-    return LLMEngine(model_config(settings), fallback=offline)
+    prompt_dir = str(settings.prompt_dir) if settings.prompt_dir else None
+    try:
+        return LLMEngine(model_config(settings), fallback=offline, prompt_dir=prompt_dir)
+    except PromptError as exc:
+        raise ConfigError(f"cannot use the prompts: {exc}") from None
 
 
 def model_config(settings: Settings):

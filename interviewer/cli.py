@@ -145,12 +145,13 @@ def _bank_from_notes(settings: Settings, material: Path, wanted: int) -> RubricB
 
 def _questions_from_model(settings: Settings, kb, questions: list, wanted: int) -> list:
     """The questions to be asked, rewritten by the model; the offline ones stay where it fails."""
-    from interviewer.app import model_config
+    from interviewer.app import build_engine
     from interviewer.engines.llm import LLMEngine
     from interviewer.knowledge.generate import NOTES_TOPIC
     from interviewer.knowledge.model_questions import rewrite_with_model
 
-    engine = LLMEngine(model_config(settings))
+    engine = build_engine(settings)
+    assert isinstance(engine, LLMEngine)
     with console.status(f"Writing {min(wanted, len(questions))} questions from your notes with {escape(settings.model or '')}..."):
         rewritten, problems = asyncio.run(rewrite_with_model(engine, kb, questions, wanted, NOTES_TOPIC))
     for problem in problems:
@@ -331,6 +332,7 @@ def main() -> None:
     """Entry point: run the typer app, turning known errors into one line each."""
     from interviewer.store import StoreError
 
+    _log_to_file()
     try:
         app(standalone_mode=False)
     except (UserError, RubricError, ConfigError, StoreError, KnowledgeError) as exc:
@@ -369,6 +371,26 @@ def _exit(code: int) -> None:
     if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
         os._exit(code)
     sys.exit(code)
+
+
+def _log_to_file() -> None:
+    """Warnings (a model retry, a fallback) go to interviewer.log in the data dir, not over the
+    interview: the candidate sees the one-line notice the core writes instead."""
+    import logging
+    import os
+
+    from interviewer.config import default_data_dir
+
+    folder = Path(os.environ.get("INTERVIEWER_DATA_DIR") or default_data_dir())
+    root = logging.getLogger()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / "interviewer.log", encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    except OSError:
+        handler = logging.NullHandler()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
 
 
 def _log_crash() -> Path:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0, le=600)
     llm_retries: int = Field(default=2, ge=0, le=10)
     llm_stream: bool = True
+    prompt_dir: Path | None = Field(default=None, description="Your own prompt files, overriding the packaged ones by name.")
 
     @property
     def engine_label(self) -> str:

@@ -32,6 +32,7 @@ UtteranceSink = Callable[[str], None]
 _utterance_sink: ContextVar[UtteranceSink | None] = ContextVar("utterance_sink", default=None)
 MAX_STORED_CHARS = 1_000_000
 MATERIAL_PASSAGES = 3
+MATERIAL_CACHE = 256
 DEFAULT_DIFFICULTY = 2
 BUTTONS = ["hint", "skip", "repeat", "end"]
 
@@ -70,6 +71,7 @@ class Interviewer:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
         self.retriever = retriever
+        self._material_tasks: dict[str, asyncio.Task[list[Passage]]] = {}
 
     # public API ---------------------------------------------------------------------------
 
@@ -252,16 +254,35 @@ class Interviewer:
         for turn in turns:  # the question itself is in the prompt already
             if turn.seq < graded_seq and turn.question_id == question.id and turn.kind in ("follow_up", "answer"):
                 conversation.append(("candidate" if turn.role == "candidate" else "interviewer", turn.text))
-        material: list[Passage] = []
-        passages = getattr(self.retriever, "passages", None)
-        if passages is not None:
-            query = " ".join([question.text, *(p.text for p in question.points[:3])])
-            try:
-                material = await asyncio.to_thread(passages, query, MATERIAL_PASSAGES, None if question.generated else question.topic)
-            except Exception:  # context is a nicety: grading goes on without it
-                log.exception("material retrieval for the model failed")
+        material = await self._material(question)
         allowed = len(current.follow_up_points) < session.options.max_follow_ups and not current.skip_requested
         return AssessContext(conversation=conversation, material=material, follow_up_allowed=allowed, on_utterance=_utterance_sink.get())
+
+    def _material(self, question: Question) -> asyncio.Task[list[Passage]]:
+        """Study material for the model about ``question``, fetched once per question.
+
+        Started when the question is asked, so the query's embedding is done while the candidate
+        types; an empty result (the index is still building) is fetched again next time.
+        """
+        loop = asyncio.get_running_loop()
+        task = self._material_tasks.get(question.id)
+        if task is None or task.get_loop() is not loop or (task.done() and not task.result()):
+            task = loop.create_task(self._fetch_material(question))
+            self._material_tasks[question.id] = task
+            while len(self._material_tasks) > MATERIAL_CACHE:
+                self._material_tasks.pop(next(iter(self._material_tasks)))
+        return task
+
+    async def _fetch_material(self, question: Question) -> list[Passage]:
+        passages = getattr(self.retriever, "passages", None)
+        if passages is None:
+            return []
+        query = " ".join([question.text, *(p.text for p in question.points[:3])])
+        try:
+            return await asyncio.to_thread(passages, query, MATERIAL_PASSAGES, None if question.generated else question.topic)
+        except Exception:  # context is a nicety: grading goes on without it
+            log.exception("material retrieval for the model failed")
+            return []
 
     async def _grade_skip(self, session: Session, current: QuestionState) -> None:
         question = self._question(current.question_id)
@@ -391,6 +412,8 @@ class Interviewer:
         needs_material = getattr(self.engine, "wants_context", False) or not question.points or any(not p.cite for p in question.points)
         if self.retriever is not None and needs_material and hasattr(self.retriever, "start"):
             self.retriever.start()  # its feedback will need the material index: open it now
+        if getattr(self.engine, "wants_context", False):
+            self._material(question)  # the model will want it with the answer
         meta = {"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned}
         if question.generated:  # not in any bank: keep it with the transcript so resume finds it
             meta["question"] = question.model_dump(mode="json")

@@ -169,7 +169,7 @@ def usage_line(usage: dict[str, Any]) -> str:
     fallbacks = f", {usage['fallbacks']} graded offline after a model failure" if usage.get("fallbacks") else ""
     return (
         f"Model usage: {', '.join(usage['models']) or 'model'}: {usage['graded_by_model']} answers graded by the model{fallbacks}; "
-        f"{usage['tokens_in']:,} tokens in, {usage['tokens_out']:,} out; {cost}; {usage['model_seconds']:.1f} s waiting for the model"
+        f"{usage['tokens_in']:,} tokens in, {usage['tokens_out']:,} out; {cost}; {usage['model_seconds']:.1f} s grading"
     )
 
 

@@ -13,10 +13,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
 from interviewer.domain import NonEmpty, Slug, Strict
+from interviewer.rubrics import describe_validation_error, read_yaml_mapping
 
 ROLE_NAMES = {"system": "system", "human": "user", "ai": "assistant"}
 MessageDict = dict[str, str]
@@ -68,23 +68,11 @@ def _fstring_check(path: Path, template: str) -> None:
 
 def load_prompt_file(path: Path) -> PromptFile:
     """Parse and validate one prompt file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PromptError(f"{path}: cannot read prompt file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise PromptError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(raw, dict):
-        raise PromptError(f"{path}: a prompt file must be a mapping with id, version and messages")
+    text, raw = read_yaml_mapping(path, PromptError, "prompt", "id, version and messages")
     try:
         prompt = PromptFile.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or "(file)"
-        reason = f"unknown key '{error['loc'][-1]}'" if error["type"] == "extra_forbidden" else error["msg"]
-        raise PromptError(f"{path}: field {field}: {reason}") from None
+        raise PromptError(describe_validation_error(path, text, raw, exc)) from None
     if prompt.template is None and not (prompt.messages or prompt.final):
         raise PromptError(f"{path}: a prompt needs messages (or a template fragment)")
     for template in [m.template for m in (*prompt.messages, *prompt.final)]:
@@ -97,9 +85,10 @@ def load_prompt_file(path: Path) -> PromptFile:
 
 @lru_cache(maxsize=32)
 def load_prompt(name: str, directory: str | None = None) -> PromptFile:
-    """A prompt by id from the packaged prompts (or ``directory``), cached per process."""
-    folder = Path(directory) if directory else packaged_prompts_dir()
-    path = folder / f"{name}.yaml"
+    """A prompt by id, cached per process: ``directory``'s file if it has one, else the packaged one."""
+    path = Path(directory) / f"{name}.yaml" if directory else None
+    if path is None or not path.is_file():
+        path = packaged_prompts_dir() / f"{name}.yaml"
     if not path.is_file():
         raise PromptError(f"{path}: no such prompt file")
     return load_prompt_file(path)

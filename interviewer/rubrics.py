@@ -51,7 +51,8 @@ def _node_at(node: yaml.Node | None, loc: Sequence[str | int]) -> yaml.Node | No
     return node
 
 
-def _describe_error(path: Path, text: str, raw: object, exc: ValidationError) -> str:
+def describe_validation_error(path: Path, text: str, raw: object, exc: ValidationError) -> str:
+    """'file:line: question 'id' field a.b: reason' for the first error of a data file."""
     error = exc.errors()[0]
     loc = [part for part in error["loc"]]
     try:
@@ -77,25 +78,36 @@ def _describe_error(path: Path, text: str, raw: object, exc: ValidationError) ->
     return f"{where}:{who} field {field_path}: {reason}{extra}"
 
 
-def load_rubric_file(path: Path) -> RubricFile:
-    """Parse and validate one rubric file; raise RubricError with a located message."""
+def yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """'file:line: invalid YAML: what' for any data file we load."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark else str(path)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: invalid YAML: {problem}"
+
+
+def read_yaml_mapping(path: Path, error: type[Exception], kind: str, expected: str) -> tuple[str, dict]:
+    """The text and parsed mapping of a YAML data file; ``error`` with a located message if not."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RubricError(f"{path}: cannot read rubric file ({exc})") from None
+        raise error(f"{path}: cannot read {kind} file ({exc})") from None
     try:
         raw = yaml.load(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RubricError(f"{where}: invalid YAML: {problem}") from None
+        raise error(yaml_problem(path, exc)) from None
     if not isinstance(raw, dict):
-        raise RubricError(f"{path}: a rubric file must be a mapping with 'topic' and 'questions'")
+        raise error(f"{path}: a {kind} file must be a mapping with {expected}")
+    return text, raw
+
+
+def load_rubric_file(path: Path) -> RubricFile:
+    """Parse and validate one rubric file; raise RubricError with a located message."""
+    text, raw = read_yaml_mapping(path, RubricError, "rubric", "'topic' and 'questions'")
     try:
         rubric = RubricFile.model_validate(raw)
     except ValidationError as exc:
-        raise RubricError(_describe_error(path, text, raw, exc)) from None
+        raise RubricError(describe_validation_error(path, text, raw, exc)) from None
     questions = [q.model_copy(update={"topic": rubric.topic}) for q in rubric.questions]
     return rubric.model_copy(update={"questions": questions})
 

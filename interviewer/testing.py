@@ -194,6 +194,7 @@ class _StubHandler(BaseHTTPRequestHandler):
     """Serves one connection; all decisions are delegated to the owning StubLLMServer."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall
     server: _StubHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name

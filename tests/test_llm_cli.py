@@ -81,3 +81,12 @@ def test_practice_on_notes_with_a_model_asks_model_written_questions(isolated_da
         assert "Study material (regularisation.md > Dropout)" in generate[-1]["content"]
         assert "Dropout switches off a random subset of units" in generate[-1]["content"]
         assert "Score 10.0/10" in result.stdout
+
+
+def test_a_broken_prompt_override_is_one_clear_error(isolated_data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "assess.yaml").write_text("id: assess\nversion: 2\ndescription: x\nmessages:\n  - role: boss\n    template: hi\n")
+    env = {**os.environ, "INTERVIEWER_API_BASE": "http://127.0.0.1:9/v1", "INTERVIEWER_PROMPT_DIR": str(tmp_path)}
+    result = run_cli("practice", "--model", "openai/stub-llm", "-n", "1", stdin="", env=env)
+    assert result.returncode == 1
+    assert "cannot use the prompts" in result.stderr and "assess.yaml:5: field messages.0.role" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -294,7 +294,7 @@ def test_a_broken_prompt_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match="bad.yaml: template does not parse"):
         load_prompt_file(tmp_path / "bad.yaml")
     (tmp_path / "typo.yaml").write_text("id: typo\nversion: 1\ndescription: x\nmesages: []\n")
-    with pytest.raises(PromptError, match="typo.yaml: field mesages: unknown key 'mesages'"):
+    with pytest.raises(PromptError, match="typo.yaml:4: field mesages: unknown key 'mesages'"):
         load_prompt_file(tmp_path / "typo.yaml")
 
 
@@ -342,3 +342,15 @@ async def test_notes_keep_their_offline_question_when_the_model_fails(bank) -> N
     kept, problems = await rewrite_with_model(FailingModel(), OneSection(), offline, 1, "notes")
     assert kept == offline
     assert problems == ["rag.md > Why RAG: the model endpoint could not be reached"]
+
+
+def test_a_prompt_folder_overrides_packaged_prompts_by_name(tmp_path: Path, question) -> None:
+    from interviewer.prompting import ChatPrompt
+
+    (tmp_path / "persona.yaml").write_text("id: persona\nversion: 7\ndescription: mine\ntemplate: You are a strict staff engineer.\n")
+    prompt = ChatPrompt("assess", str(tmp_path))
+    assert prompt.version == "assess-v1.persona-v7"                     # stored with every grade
+    from interviewer.engines.llm_prompts import assess_values
+
+    messages = prompt.render([], **assess_values(question, question.points, question.points, ANSWER, AssessContext()))
+    assert messages[0]["content"].startswith("You are a strict staff engineer.")

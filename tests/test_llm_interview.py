@@ -95,6 +95,7 @@ async def test_one_request_per_candidate_turn_and_model_follow_ups(bank, store, 
     assert "Interviewer: Thanks. What would you add" in second
     assert prompt_answer(assess_requests(stub)[1]) == "There is more: it grounds answers and cites sources."
     assert material.queries[0][1] == "rag"                               # context from the question's topic
+    assert len(material.queries) == 2                                    # fetched once per question, not per answer
     assert "[1] rag.md > Why RAG" in assess_requests(stub)[0]["messages"][1]["content"]
 
 

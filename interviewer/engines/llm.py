@@ -73,6 +73,7 @@ class LLMEngine:
         self.coach_prompt = ChatPrompt("coach_summary", prompt_dir)
         self._fallback = fallback
         self._fallback_lock = threading.Lock()
+        self._few_shot: dict[str, list[dict[str, str]]] = {}
 
     @property
     def prompt_version(self) -> str:
@@ -98,6 +99,15 @@ class LLMEngine:
         if prepare is not None:
             prepare(question)
 
+    def _examples(self, question: Question, points: list[RubricPoint]) -> list[dict[str, str]]:
+        """Few-shot pairs depend on the rubric only: built once per rubric version."""
+        key = question.content_hash
+        if key not in self._few_shot:
+            if len(self._few_shot) >= 512:
+                self._few_shot.clear()
+            self._few_shot[key] = few_shot_examples(question, points)
+        return self._few_shot[key]
+
     # grading ------------------------------------------------------------------------------
 
     async def assess(
@@ -112,7 +122,7 @@ class LLMEngine:
         points = rubric_points(question)
         graded = [p for p in points if focus is None or p.id in focus] or points
         values = assess_values(question, points, graded, answer, context)
-        messages = self.assess_prompt.render(few_shot_examples(question, points), **values)
+        messages = self.assess_prompt.render(self._examples(question, points), **values)
         if self.client.supports_json_schema():
             response_format: dict[str, Any] = response_schema(GradingOutput, "grading")
         else:

@@ -150,6 +150,7 @@ class ModelClient:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self._provider: str | None = None
+        self._json_schema: bool | None = None
 
     @property
     def provider(self) -> str:
@@ -158,10 +159,13 @@ class ModelClient:
         return self._provider
 
     def supports_json_schema(self) -> bool:
-        try:
-            return bool(litellm_module().supports_response_schema(model=self.config.model))
-        except Exception:
-            return False
+        """Whether the provider takes a strict JSON schema (else JSON mode plus our parsing)."""
+        if self._json_schema is None:
+            try:
+                self._json_schema = bool(litellm_module().supports_response_schema(model=self.config.model))
+            except Exception:
+                self._json_schema = False
+        return self._json_schema
 
     async def complete(
         self,
