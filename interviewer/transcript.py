@@ -42,5 +42,22 @@ def render_transcript(console: Console, session: Session, turns: list[TurnRecord
                 mark, style = MARK[verdict.verdict.value]
                 table.add_row(Text(mark, style=style), verdict.point_id, verdict.evidence or "—")
             console.print(table)
+            console.print(Text(grade_provenance(grade), style="dim"))
             for hit in grade.misconceptions:
                 console.print(Text(f"misconception {hit.misconception_id}: “{hit.evidence}”", style="red"))
+
+
+def grade_provenance(grade: Assessment) -> str:
+    """Who graded and at what cost: engine, model, prompt version, tokens, cost, time, fallback."""
+    parts = [f"graded by {grade.engine}" + (f" ({grade.model})" if grade.model else "")]
+    if grade.prompt_version:
+        parts.append(f"prompt {grade.prompt_version}")
+    if grade.tokens_in or grade.tokens_out:
+        parts.append(f"{grade.tokens_in or 0:,} tokens in / {grade.tokens_out or 0:,} out")
+    if grade.cost is not None:
+        parts.append(f"${grade.cost:.4f}")
+    if grade.latency_ms is not None:
+        parts.append(f"{grade.latency_ms:,.0f} ms")
+    if grade.fallback:
+        parts.append(f"fell back from {grade.fallback}")
+    return " · ".join(parts)

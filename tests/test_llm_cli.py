@@ -50,6 +50,8 @@ def test_practice_with_a_model_against_an_openai_compatible_server(isolated_data
     grades = list(store.assessments(summary.session.id).values())
     assert [g.engine for g in grades] == ["llm", "llm"]
     assert all(g.tokens_in == 120 and g.prompt_version == "assess-v1.persona-v1" for g in grades)
+    shown = run_cli("transcripts", "show", summary.session.id[:8], stdin="", env={**os.environ, "COLUMNS": "240"})
+    assert "graded by llm (openai/stub-llm) · prompt assess-v1.persona-v1 · 120 tokens in / 30 out" in shown.stdout
 
 
 def test_a_model_that_needs_a_key_says_which_variable(isolated_data_dir: Path) -> None:

@@ -354,3 +354,14 @@ def test_a_prompt_folder_overrides_packaged_prompts_by_name(tmp_path: Path, ques
 
     messages = prompt.render([], **assess_values(question, question.points, question.points, ANSWER, AssessContext()))
     assert messages[0]["content"].startswith("You are a strict staff engineer.")
+
+
+async def test_an_unexpected_error_still_falls_back(stub, question, monkeypatch) -> None:
+    engine = engine_for(stub)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("library bug")
+
+    monkeypatch.setattr(engine.client, "complete", broken)
+    assessment = await engine.assess(question, ANSWER)
+    assert assessment.engine == "offline" and "an unexpected error (RuntimeError)" in assessment.fallback

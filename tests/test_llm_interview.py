@@ -204,3 +204,19 @@ async def test_no_coaching_request_while_the_model_is_down(bank, store, stub) ->
     assert [m.kind for m in reply.messages] == ["notice", "feedback", "summary"]
     assert stub.calls == 2                                               # the answer and its retry, no coaching
     assert "coaching" not in reply.messages[-1].data
+
+
+async def test_a_priced_model_stores_its_cost(bank, store) -> None:
+    """litellm's local price list prices a known model (here through mock_response)."""
+    question = bank.get(QUESTIONS[0])
+    reply = json.dumps({"analysis": "", "misconceptions": [], "follow_up_point": None, "utterance": "Thanks.",
+                        "points": [{"point_id": p.id, "reasoning": "", "verdict": "covered", "evidence": "RAG retrieves documents"}
+                                   for p in question.points]})
+    engine = LLMEngine(ModelConfig(model="openai/gpt-4o-mini", api_key="sk-test", extra={"mock_response": reply}))
+    interviewer = Interviewer(bank, engine, store)
+    session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=QUESTIONS[:1]))
+    done = await say(interviewer, session, "RAG retrieves documents and puts them in the prompt.")
+    [grade] = store.assessments(session.id).values()
+    assert grade.score == 10.0 and grade.cost is not None and grade.cost > 0
+    assert done.messages[-1].data["usage"]["cost"] > grade.cost           # the coaching request is priced too
+    assert "$0.0" in done.messages[-1].text

@@ -134,6 +134,9 @@ class LLMEngine:
         except (ModelCallError, InvalidOutput) as problem:
             reason = problem.reason if isinstance(problem, ModelCallError) else f"the model's reply was unusable twice ({problem})"
             return await self._fall_back(question, answer, focus, reason, usage)
+        except Exception as exc:  # a bug of ours or of a library must not cost the candidate the turn
+            log.exception("unexpected failure in the LLM engine")
+            return await self._fall_back(question, answer, focus, f"an unexpected error ({type(exc).__name__})", usage)
         return self._assessment(question, graded, answer, output, usage)
 
     async def _grading(
