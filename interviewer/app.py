@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from interviewer.config import ConfigError, Settings
 from interviewer.core import Interviewer
@@ -10,6 +11,9 @@ from interviewer.prompting import PromptError
 from interviewer.engines.base import Engine
 from interviewer.rubrics import RubricBank, packaged_rubrics_dir
 from interviewer.store import Store
+
+if TYPE_CHECKING:
+    from interviewer.engines.llm_client import ModelConfig
 
 
 @dataclass
@@ -41,7 +45,7 @@ def build_engine(settings: Settings) -> Engine:
         raise ConfigError(f"cannot use the prompts: {exc}") from None
 
 
-def model_config(settings: Settings):
+def model_config(settings: Settings) -> ModelConfig:
     """The model settings, checked: an unknown provider or a missing API key is a ConfigError."""
     from interviewer.engines.llm_client import ModelConfig, missing_keys, provider_of
 
