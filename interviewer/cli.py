@@ -30,7 +30,9 @@ app = typer.Typer(
 )
 rubrics_app = typer.Typer(help="Validate and list the question bank.", no_args_is_help=True)
 transcripts_app = typer.Typer(help="Review saved interviews.", no_args_is_help=True)
+serve_app = typer.Typer(help="Run the interviewer as a chat bot.", no_args_is_help=True)
 app.add_typer(rubrics_app, name="rubrics")
+app.add_typer(serve_app, name="serve")
 app.add_typer(transcripts_app, name="transcripts")
 
 MODEL_HELP = (
@@ -245,6 +247,38 @@ def resume(
 ) -> None:
     """Continue your last interrupted interview."""
     _run_interview(_settings(user=user, model=model), options=None, resume=True)
+
+
+@serve_app.command("slack")
+def serve_slack(
+    http: Annotated[bool, typer.Option("--http", help="Serve the Events API over HTTP instead of Socket Mode.")] = False,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port (with --http).")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="HTTP address to listen on (with --http).")] = "0.0.0.0",
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
+) -> None:
+    """Practise in Slack threads: Socket Mode by default, the Events API with --http."""
+    import os
+
+    from interviewer.adapters.slack import missing_variables, serve
+    from interviewer.app import build_app
+
+    missing = missing_variables(dict(os.environ), http=http)
+    if missing:
+        mode = "the Events API (--http) needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" if http else (
+            "Socket Mode needs SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...); "
+            "or use --http with SLACK_SIGNING_SECRET"
+        )
+        raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: {mode}. See the README's Slack section.")
+    settings = _settings(model=model)
+    application = build_app(settings)
+    application.engine.warm_up()
+    console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
+    where = f"the Events API on http://{host}:{port}/slack/events" if http else "Socket Mode"
+    console.print(f"Serving Slack over {where}. Ctrl-C stops.")
+    try:
+        serve(application.interviewer, dict(os.environ), http=http, host=host, port=port, default_questions=settings.questions)
+    except KeyboardInterrupt:
+        console.print("Stopped.")
 
 
 @rubrics_app.command("check")

@@ -80,7 +80,7 @@ class Interviewer:
     ) -> tuple[Session, Reply]:
         """Open a session and ask the first question."""
         self.engine.warm_up()
-        options = self._validated(options)
+        options = self.validate(options)
         session = await asyncio.to_thread(
             self.store.create_session, user_key=user_key, channel=channel, options=options, session_key=session_key
         )
@@ -105,17 +105,23 @@ class Interviewer:
         ``on_utterance`` receives the interviewer's next words while a model streams them (the
         REPL shows them as they arrive); the returned Reply holds the same text in full.
         """
-        session = await asyncio.to_thread(self.store.active_session, turn.session_key)
+        session = await self.active_session(turn.session_key)
         if session is None:
-            return Reply().add("notice", "There is no interview running here. Start one first.")
+            return Reply().add("notice", "There is no interview running here. Start one first.", reason="no_session")
         if session.user_key != turn.user_key:
-            return Reply(session_id=session.id).add("notice", "This interview belongs to someone else.")
+            return Reply(session_id=session.id).add(
+                "notice", "This interview belongs to someone else.", reason="not_owner", owner=session.user_key
+            )
         async with self._locks[session.id]:
             token = _utterance_sink.set(on_utterance)  # per task: concurrent sessions never share a sink
             try:
                 return await self._handle(session, turn.text, event_id)
             finally:
                 _utterance_sink.reset(token)
+
+    async def active_session(self, session_key: str) -> Session | None:
+        """The running interview at ``session_key`` (a thread, a DM, a terminal), if any."""
+        return await asyncio.to_thread(self.store.active_session, session_key)
 
     async def resume(self, session: Session) -> Reply:
         """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
@@ -207,8 +213,8 @@ class Interviewer:
             if current is not None and current.skip_requested and current.assessment is None:
                 await self._grade_skip(session, current)
                 continue
-            if current is not None and current.needs_decision:
-                await self._decide(session, state, current, reply)
+            if current is not None and (current.needs_decision or (state.ended and current.assessment is not None)):
+                await self._decide(session, state, current, reply)  # ending mid-follow-up still shows the scorecard
                 continue
             if state.ended:
                 await self._finish(session, state, reply)
@@ -487,7 +493,8 @@ class Interviewer:
     async def _append(self, session: Session, **fields):
         return await asyncio.to_thread(lambda: self.store.append_turn(session.id, **fields))
 
-    def _validated(self, options: SessionOptions) -> SessionOptions:
+    def validate(self, options: SessionOptions) -> SessionOptions:
+        """The options with topics resolved to slugs; InterviewError (for the user) if unusable."""
         try:
             topics = [self.bank.resolve_topic(t) for t in options.topics]
             for qid in options.question_ids:

@@ -39,6 +39,8 @@ def test_wheel_contains_data_and_maps_adapters_under_the_package(wheel: Path) ->
         "interviewer/bank/embeddings.yaml",
         "interviewer/material/rag.md",
         "interviewer/adapters/repl.py",
+        "interviewer/adapters/slack_manifest.yaml",
+        "interviewer/prompts/assess.yaml",
         "interviewer/prompts/__init__.py",
         "interviewer/data/offline_grader.json",
         "interviewer/migrations/versions/0001_initial.py",

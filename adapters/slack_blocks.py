@@ -1,0 +1,198 @@
+"""Block Kit rendering of the core's replies, within Slack's limits.
+
+Slack rejects a section longer than 3,000 characters and a message of more than 50 blocks, so
+long feedback is cut at paragraph or line boundaries into several sections, and a reply that
+needs more blocks goes out as several messages (the buttons always on the last one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interviewer.feedback import usage_line
+from interviewer.replies import Message, Reply
+
+SECTION_LIMIT = 3000
+BLOCKS_PER_MESSAGE = 50
+HEADER_LIMIT = 150
+FALLBACK_TEXT_LIMIT = 3000
+MARK = {"covered": ":white_check_mark:", "partial": ":large_yellow_circle:", "missed": ":x:"}
+BUTTONS = {"hint": ("Hint", None), "skip": ("Skip", None), "end": ("End", "danger")}
+ACTION_PREFIX = "interview_"
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as markup: user text must not create links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at paragraphs, lines, then spaces."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def sections(text: str) -> list[Block]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text)]
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:HEADER_LIMIT], "emoji": True}}
+
+
+def buttons(names: list[str], session_id: str | None) -> Block | None:
+    elements = []
+    for name in names:
+        if name not in BUTTONS:
+            continue
+        label, style = BUTTONS[name]
+        button: Block = {
+            "type": "button",
+            "action_id": f"{ACTION_PREFIX}{name}",
+            "text": {"type": "plain_text", "text": label},
+            "value": session_id or "",
+        }
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "block_id": "interview_controls", "elements": elements} if elements else None
+
+
+def _question(message: Message) -> list[Block]:
+    d = message.data
+    where = f"Question {d.get('index', '?')}/{d.get('total', '?')} · {d.get('topic_title') or d.get('topic', '')} · difficulty {d.get('difficulty', '?')}"
+    if d.get("generated"):
+        where += " · generated from your notes"
+    return [context(escape(where)), *sections(f"*{escape(message.text)}*")]
+
+
+def _feedback(message: Message) -> list[Block]:
+    d = message.data
+    title = f"Score {d['score']:.1f}/10" + (" (skipped)" if d.get("skipped") else "")
+    blocks: list[Block] = [header(title)]
+    if d.get("remark"):
+        blocks += sections(f"_{escape(d['remark'])}_")
+    for point in d.get("points", []):
+        line = f"{MARK.get(point['verdict'], '')} {escape(point['text'])}"
+        if point.get("evidence"):
+            line += f"\n> {escape(point['evidence'])}"
+        blocks += sections(line)
+    for hit in d.get("misconceptions", []):
+        blocks += sections(f":warning: You said _“{escape(hit['evidence'])}”_. {escape(hit['correction'])}")
+    if d.get("read_more"):
+        blocks.append(context("Read more: " + escape("; ".join(d["read_more"]))))
+    if d.get("hints"):
+        blocks.append(context(f"Hints used: {d['hints']}"))
+    for note in d.get("notes", []):
+        blocks.append(context(escape(f"Note: {note}")))
+    if d.get("model_answer"):
+        blocks += sections("*Model answer*\n" + escape(d["model_answer"]))
+    return blocks
+
+
+def _summary(message: Message) -> list[Block]:
+    d = message.data
+    if not d.get("questions"):
+        return sections(escape(message.text))
+    lines = []
+    for n, row in enumerate(d["questions"], start=1):
+        score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
+        if row.get("skipped"):
+            score += " (skipped)"
+        lines.append(f"{n}. *{score}* · {escape(row['topic'])} · {escape(row['question'])}")
+    blocks: list[Block] = [header("Interview summary"), *sections("\n".join(lines))]
+    if d.get("average") is not None:
+        by_topic = ", ".join(f"{escape(t)} {s:.1f}" for t, s in d.get("topics", {}).items())
+        blocks += sections(f"*Average {d['average']:.1f}/10*" + (f" · by topic: {by_topic}" if by_topic else ""))
+    if d.get("weakest"):
+        study = "\n".join(
+            f"• {escape(w['text'])}" + (f" _(read: {escape(w['cite'])})_" if w.get("cite") else "") for w in d["weakest"]
+        )
+        blocks += sections("*Study next*\n" + study)
+    if d.get("coaching"):
+        blocks += sections("*Coaching*\n" + escape(d["coaching"]))
+    if d.get("usage"):
+        blocks.append(context(escape(usage_line(d["usage"]))))
+    return blocks
+
+
+def message_blocks(message: Message) -> list[Block]:
+    if message.kind == "question":
+        return _question(message)
+    if message.kind == "feedback":
+        return _feedback(message)
+    if message.kind == "summary":
+        return _summary(message)
+    if message.kind == "follow_up":
+        return sections(f":speech_balloon: {escape(message.text)}")
+    if message.kind == "hint":
+        return sections(f":bulb: {escape(message.text)}")
+    if message.kind in ("notice", "error"):
+        return [context(escape(message.text))] if len(message.text) <= SECTION_LIMIT else sections(escape(message.text))
+    return sections(escape(message.text))
+
+
+def render(reply: Reply) -> list[dict[str, Any]]:
+    """chat.postMessage payloads (``text`` and ``blocks``) for one reply, in order."""
+    blocks = [block for message in reply.messages for block in message_blocks(message)]
+    controls = buttons(reply.buttons, reply.session_id) if not reply.finished else None
+    if controls is not None:
+        blocks.append(controls)
+    if not blocks:
+        return []
+    fallback = reply.text
+    groups = [blocks[i : i + BLOCKS_PER_MESSAGE] for i in range(0, len(blocks), BLOCKS_PER_MESSAGE)]
+    return [
+        {"text": (fallback if n == 0 else "(continued)")[:FALLBACK_TEXT_LIMIT], "blocks": group}
+        for n, group in enumerate(groups)
+    ]
+
+
+def history_blocks(rows: list[dict[str, Any]]) -> list[Block]:
+    """The user's recent sessions: id, date, topics, questions and average score."""
+    if not rows:
+        return sections("You have no saved interviews yet. Start one with `/interview`.")
+    lines = [
+        f"`{r['id'][:8]}` {r['started']} · {escape(r['topics'] or 'all topics')} · {r['questions']} questions · "
+        + (f"*{r['average']:.1f}/10*" if r["average"] is not None else "no score yet")
+        + (" · in progress" if r["status"] == "active" else "")
+        for r in rows
+    ]
+    return [header("Your interviews"), *sections("\n".join(lines)), context("See one with `/interview show ID`.")]
+
+
+def transcript_blocks(session: Any, turns: list[Any]) -> list[Block]:
+    """One stored interview, turn by turn (the stored feedback and summary texts as they were)."""
+    blocks: list[Block] = [
+        header(f"Interview {session.id[:8]}"),
+        context(f"{session.created_at:%Y-%m-%d %H:%M} UTC · {session.status}"),
+    ]
+    labels = {"question": "*Question*", "follow_up": "*Follow-up*", "hint": "*Hint*", "answer": "*You*"}
+    for turn in turns:
+        if turn.kind in labels:
+            body = escape(turn.text)
+            blocks += sections(f"{labels[turn.kind]}\n" + ("> " + body.replace("\n", "\n> ") if turn.kind == "answer" else body))
+        elif turn.kind in ("feedback", "summary"):
+            text = escape(turn.text.replace("```", "` ` `"))
+            blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{piece}```"}} for piece in chunks(text, SECTION_LIMIT - 6)]
+    if len(blocks) > BLOCKS_PER_MESSAGE:  # an ephemeral reply is one message: keep the end, which has the summary
+        blocks = [*blocks[:2], context("(earlier turns left out; export the transcript to see all of it)"), *blocks[-(BLOCKS_PER_MESSAGE - 3):]]
+    return blocks
