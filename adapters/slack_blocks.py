@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from interviewer.feedback import usage_line
+from interviewer.text import within_limit
 from interviewer.replies import Message, Reply
 
 SECTION_LIMIT = 3000
@@ -28,26 +29,8 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at paragraphs, lines, then spaces."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"))
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def sections(text: str) -> list[Block]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(text)]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in within_limit(text, SECTION_LIMIT)]
 
 
 def context(text: str) -> Block:
@@ -192,7 +175,7 @@ def transcript_blocks(session: Any, turns: list[Any]) -> list[Block]:
             blocks += sections(f"{labels[turn.kind]}\n" + ("> " + body.replace("\n", "\n> ") if turn.kind == "answer" else body))
         elif turn.kind in ("feedback", "summary"):
             text = escape(turn.text.replace("```", "` ` `"))
-            blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{piece}```"}} for piece in chunks(text, SECTION_LIMIT - 6)]
+            blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{piece}```"}} for piece in within_limit(text, SECTION_LIMIT - 6)]
     if len(blocks) > BLOCKS_PER_MESSAGE:  # an ephemeral reply is one message: keep the end, which has the summary
         blocks = [*blocks[:2], context("(earlier turns left out; export the transcript to see all of it)"), *blocks[-(BLOCKS_PER_MESSAGE - 3):]]
     return blocks

@@ -116,8 +116,7 @@ class LoadStub(StubLLMServer):
         self.backlog = backlog
         self.in_flight = 0
         self.peak = 0
-        self.arrivals: list[float] = []
-        self.handling_ms: list[float] = []
+        self.timeline: list[tuple[str, str, float, float]] = []  # kind, answer, arrived, answered
         self._count_lock = threading.Lock()
 
     def start(self) -> LoadStub:
@@ -138,13 +137,13 @@ class LoadStub(StubLLMServer):
         with self._count_lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-            self.arrivals.append(started)
         try:
             super()._answer(handler, request)
         finally:
+            answered = time.perf_counter()
             with self._count_lock:
                 self.in_flight -= 1
-                self.handling_ms.append((time.perf_counter() - started) * 1000)
+                self.timeline.append((request_kind(request), prompt_answer(request), started, answered))
 
 
 def request_kind(request: dict) -> str:
@@ -265,6 +264,56 @@ def asked_text(post: dict) -> str | None:
 # --- the run ---------------------------------------------------------------------------------------
 
 
+TICK = 0.01
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of each live thread of this process, by native id (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds = {}
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        return {}
+    return seconds
+
+
+@dataclass
+class CpuWindow:
+    """Process and per-thread CPU over the timed phase."""
+
+    wall: float = 0.0
+    process: float = 0.0
+    loop: float = 0.0  # the event loop's thread
+    workers: float = 0.0  # asyncio.to_thread's pool (store reads and writes, litellm's sync parts)
+    workers_seen: int = 0
+    start: dict[int, float] = field(default_factory=dict)
+    started_process: float = 0.0
+    started_wall: float = 0.0
+
+    def begin(self) -> None:
+        self.start = thread_cpu()
+        self.started_process = time.process_time()
+        self.started_wall = time.perf_counter()
+
+    def end(self) -> None:
+        now = thread_cpu()
+        self.wall = time.perf_counter() - self.started_wall
+        self.process = time.process_time() - self.started_process
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        main = threading.main_thread().native_id
+        for tid, cpu in now.items():
+            spent = cpu - self.start.get(tid, 0.0)
+            if tid == main:
+                self.loop += spent
+            elif str(names.get(tid, "")).startswith(("asyncio_", "bench-to-thread")):
+                self.workers += spent
+                self.workers_seen += 1
+
+
 @dataclass
 class Candidate:
     n: int
@@ -278,6 +327,8 @@ class Candidate:
     started: float = 0.0
     summary_at: float | None = None
     turn_s: list[float] = field(default_factory=list)  # answer dispatched -> next question/summary posted
+    tags: list[tuple[str, float]] = field(default_factory=list)  # (tag ending the answer, dispatched at)
+    posted_at: list[float] = field(default_factory=list)  # when the reply to each answer was posted
 
 
 @dataclass
@@ -287,6 +338,16 @@ class Run:
     duplicates_sent: list[str] = field(default_factory=list)
     started: float = 0.0
     warm_up_s: float | None = None
+    lag_ms: list[float] = field(default_factory=list)  # how late a 10 ms sleep woke up, all through the run
+    cpu: CpuWindow = field(default_factory=CpuWindow)
+
+
+async def loop_lag(sink: list[float]) -> None:
+    """How busy the event loop is: the delay of a 10 ms timer, over and over."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(TICK)
+        sink.append((time.perf_counter() - started - TICK) * 1000)
 
 
 class Posts:
@@ -342,7 +403,8 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
             turn += 1
             event_id = f"Ev{who.n:04d}x{turn:02d}"
             ts = f"1800000000.{who.n * 100 + turn:06d}"
-            text = strong_answer(by_text.get(asked or ""), asked or "")
+            tag = f"Ref {who.user}-{turn}."  # so the model request of this answer can be told apart
+            text = f"{strong_answer(by_text.get(asked or ''), asked or '')} {tag}"
             payload = thread_message(who.channel, who.user, who.thread, text, ts)
             sent_at = time.perf_counter()
             status = await acked(app, event(payload, event_id), run.ack_ms["answer"])
@@ -350,6 +412,7 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
                 who.errors.append(f"answer {turn} answered HTTP {status}")
                 return
             who.sent.append(event_id)
+            who.tags.append((tag.rsplit(" ", 1)[-1], sent_at))
             if (who.n, turn) in duplicate:  # Slack's retry: same event_id, retry header
                 status = await acked(app, event(payload, event_id, retry=1), run.ack_ms["retry"])
                 run.duplicates_sent.append(event_id)
@@ -368,6 +431,7 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
                     who.answered = turn
                     who.summary_at = at
                     who.turn_s.append(at - sent_at)
+                    who.posted_at.append(at)
                     return
                 if "question" in kinds:
                     asked = asked_text(post)
@@ -378,6 +442,7 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
                     break
             who.answered = turn
             who.turn_s.append(at - sent_at)
+            who.posted_at.append(at)
     except asyncio.TimeoutError:
         who.errors.append(f"nothing posted for {timeout:g} s after answer {who.answered + 1}")
 
@@ -410,11 +475,15 @@ async def drive(app, mock: MockSlackAPI, interviewer: Interviewer, config: Model
     pairs = [(n, t) for n in range(1, args.sessions + 1) for t in range(1, args.answers + 1)]
     duplicate = set(rng.sample(pairs, round(len(pairs) * args.duplicates)))
     run.candidates = [Candidate(n=n, user=f"U{n:04d}", channel=f"C{n:04d}") for n in range(1, args.sessions + 1)]
+    run.cpu.begin()
     run.started = time.perf_counter()
+    ticker = asyncio.create_task(loop_lag(run.lag_ms))
     await asyncio.gather(*(
         interview(app, mock, posts, run, who, answers=args.answers, by_text=by_text, duplicate=duplicate, timeout=args.timeout)
         for who in run.candidates
     ))
+    run.cpu.end()
+    ticker.cancel()
     await asyncio.sleep(0.3)  # late duplicates would show up here
     run.post_count = posts.count  # type: ignore[attr-defined]
     return run
@@ -467,6 +536,25 @@ def read_back(store: Store, run: Run, answers: int) -> Stored:
     return stored
 
 
+def phases(run: Run, stub: LoadStub) -> tuple[list[float], list[float], list[float]]:
+    """Per answer: dispatch -> model request arrived, the model's time, model reply -> post (seconds)."""
+    requests = {}
+    for kind, answer, arrived, answered in stub.timeline:
+        if kind == "assess":
+            requests.setdefault(answer.rsplit(" ", 1)[-1], (arrived, answered))  # the tag ends the answer
+    before, model, after = [], [], []
+    for who in run.candidates:
+        for (tag, sent_at), posted_at in zip(who.tags, who.posted_at):
+            found = requests.get(tag)
+            if found is None:
+                continue
+            arrived, answered = found
+            before.append(arrived - sent_at)
+            model.append(answered - arrived)
+            after.append(posted_at - answered)
+    return before, model, after
+
+
 def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -> bool:
     sessions, answers = args.sessions, args.answers
     limit = answers * args.latency
@@ -495,6 +583,23 @@ def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -
     if turn_s:
         print(f"  per answer, answer dispatched -> next question/summary posted: p50 {percentile(turn_s, 50):.2f} s  "
               f"p95 {percentile(turn_s, 95):.2f} s  max {max(turn_s):.2f} s (model {args.latency:g} s)")
+    before, model, after = phases(run, stub)
+    if before:
+        print(f"    of which: answer dispatched -> its model request reached the stub: p50 {percentile(before, 50):.2f} s  "
+              f"p95 {percentile(before, 95):.2f} s  max {max(before):.2f} s")
+        print(f"              the stub model (arrival -> reply written): p50 {percentile(model, 50):.2f} s  "
+              f"p95 {percentile(model, 95):.2f} s  max {max(model):.2f} s")
+        print(f"              model reply written -> next question/summary posted: p50 {percentile(after, 50):.2f} s  "
+              f"p95 {percentile(after, 95):.2f} s  max {max(after):.2f} s")
+    cpu = run.cpu
+    if cpu.wall:
+        rest = cpu.process - cpu.loop - cpu.workers
+        print(f"  CPU over the timed phase ({cpu.wall:.1f} s): process {cpu.process:.1f} s = event loop thread {cpu.loop:.1f} s "
+              f"+ {cpu.workers_seen} to_thread workers {cpu.workers:.1f} s + other threads (stub, mock Slack) {rest:.1f} s")
+    if run.lag_ms:
+        busy = sum(1 for v in run.lag_ms if v > 50)
+        print(f"  event loop lag (a 10 ms timer's lateness, {len(run.lag_ms)} ticks): p50 {percentile(run.lag_ms, 50):.0f} ms  "
+              f"p95 {percentile(run.lag_ms, 95):.0f} ms  max {max(run.lag_ms):.0f} ms; {busy} ticks late by > 50 ms")
     print(f"  sessions finished: {stored.finished}/{sessions} (stored {stored.sessions}); "
           f"summaries posted: {len(ends)}, stored: {stored.summaries}")
     print(f"  turns answered: {answered}; answer turns stored: {stored.answer_turns}; assessments stored: {stored.assessments}")

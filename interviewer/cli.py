@@ -281,6 +281,42 @@ def serve_slack(
         console.print("Stopped.")
 
 
+@serve_app.command("discord")
+def serve_discord(
+    guild: Annotated[int | None, typer.Option("--guild", help="A server id: its slash commands sync at once (global ones take up to an hour). Default: $DISCORD_GUILD_ID.")] = None,
+    no_message_content: Annotated[bool, typer.Option("--no-message-content", help="Run without the privileged Message Content intent (answers must mention the bot, or come by DM).")] = False,
+    model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
+) -> None:
+    """Practise in Discord: /interview start opens a private thread."""
+    import os
+
+    from interviewer.adapters.discord import serve
+    from interviewer.app import build_app
+
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise UserError("DISCORD_TOKEN is not set: copy the bot token from the Discord developer portal (Bot > Reset Token). See the README's Discord section.")
+    guild_id = guild or (int(os.environ["DISCORD_GUILD_ID"]) if os.environ.get("DISCORD_GUILD_ID", "").isdigit() else None)
+    settings = _settings(model=model)
+    application = build_app(settings)
+    application.engine.warm_up()
+    console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
+    console.print("Connecting to Discord. Ctrl-C stops.")
+    import discord
+
+    try:
+        serve(application.interviewer, token, guild_id=guild_id, message_content=not no_message_content, default_questions=settings.questions)
+    except discord.LoginFailure:
+        raise UserError("Discord rejected DISCORD_TOKEN (improper token); copy it again from the developer portal") from None
+    except discord.PrivilegedIntentsRequired:
+        raise UserError(
+            "the Message Content intent is not enabled for this bot: enable it under Bot > Privileged Gateway Intents, "
+            "or run with --no-message-content"
+        ) from None
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+
+
 @rubrics_app.command("check")
 def rubrics_check(
     paths: Annotated[list[Path] | None, typer.Argument(help="Rubric files or folders (default: the packaged bank).")] = None,

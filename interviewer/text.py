@@ -111,3 +111,24 @@ def reflow(text: str) -> str:
     """Join hard-wrapped lines into paragraphs (YAML block scalars keep their line breaks)."""
     paragraphs = re.split(r"\n\s*\n", text.strip())
     return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def within_limit(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at paragraphs, lines, then spaces.
+
+    Chat platforms reject over-long messages; splitting keeps every word of a long scorecard.
+    """
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces

@@ -242,3 +242,15 @@ async def test_feedback_reads_more_from_the_material_when_points_cite_nothing(ti
     assert "Read more: notes.md > Alpha; notes.md > Gamma" in reply.messages[0].text
     assert retriever.queries[0].startswith("What is alpha?")
     assert "Gamma relates to delta." in retriever.queries[0]         # the gaps steer the search
+
+
+async def test_ending_during_a_follow_up_still_gives_the_scorecard(tiny_bank, store) -> None:
+    interviewer, engine = make(tiny_bank, store, script=[{"alpha-beta": "covered"}])
+    session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=["tiny-one", "tiny-two"]))
+    reply = await say(interviewer, session, "alpha is beta")
+    assert [m.kind for m in reply.messages] == ["follow_up"]
+    ended = await say(interviewer, session, "end")
+    assert [m.kind for m in ended.messages] == ["feedback", "summary"]
+    assert ended.messages[0].data["score"] == 5.0 and not ended.messages[0].data["skipped"]
+    assert [row["question_id"] for row in ended.messages[1].data["questions"]] == ["tiny-one"]
+    assert len(engine.calls) == 1

@@ -1,0 +1,289 @@
+"""The Discord channel: `/interview` slash commands, interviews in private threads, discord.py 2.x.
+
+Only translation lives here: an interaction or a thread message becomes a core call and the
+Reply becomes messages and embeds (``discord_render``). Interactions are deferred before any
+work, so a slow model never misses Discord's 3-second window; discord.py runs every event as
+its own task, so one slow grade never holds up the gateway or another session.
+
+Session key: the thread (or DM channel) id; user key: the Discord user id. Answers are normal
+messages in the thread. Without the privileged Message Content intent Discord still delivers the
+text of DMs and of messages that mention the bot, so the bot works there; for plain answers in
+server threads the intent must be enabled (the README says how).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from interviewer.adapters.discord_render import Outgoing, render
+from interviewer.core import InterviewError, Interviewer
+from interviewer.domain import SessionOptions, Turn
+from interviewer.replies import Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "discord"
+CONTROL = re.compile(r"interview:(?P<action>hint|skip|end):(?P<session>[0-9a-f]{32})")
+BUTTONS = (("hint", "Hint", discord.ButtonStyle.secondary), ("skip", "Skip", discord.ButtonStyle.secondary), ("end", "End", discord.ButtonStyle.danger))
+
+
+def session_key(channel_id: int) -> str:
+    return f"discord:{channel_id}"
+
+
+def user_key(user_id: int) -> str:
+    return f"discord:{user_id}"
+
+
+class ControlButton(discord.ui.DynamicItem[discord.ui.Button], template=CONTROL):
+    """Hint / Skip / End under a question; the custom id carries the session, so it survives restarts."""
+
+    def __init__(self, action: str, session_id: str) -> None:
+        label, style = next((label, style) for name, label, style in BUTTONS if name == action)
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"interview:{action}:{session_id}"))
+        self.action = action
+        self.session_id = session_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /) -> "ControlButton":
+        return cls(match["action"], match["session"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        channel: DiscordChannel = interaction.client.interview_channel  # type: ignore[attr-defined]
+        await channel.on_button(interaction, self.action, self.session_id)
+
+
+def controls(session_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for name, _, _ in BUTTONS:
+        view.add_item(ControlButton(name, session_id))
+    return view
+
+
+class DiscordChannel:
+    """The interview behaviour of the bot, independent of how it is connected (testable alone)."""
+
+    def __init__(self, interviewer: Interviewer, *, default_questions: int = 5) -> None:
+        self.interviewer = interviewer
+        self.default_questions = default_questions
+        self._delivery: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # slash commands -----------------------------------------------------------------------
+
+    async def start(self, interaction: discord.Interaction, topic: str | None = None, questions: int | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        options = SessionOptions(topics=[t for t in re.split(r"[,\s]+", topic or "") if t], questions=questions or self.default_questions)
+        try:
+            options = self.interviewer.validate(options)
+        except InterviewError as exc:
+            await interaction.followup.send(f"{exc}.", ephemeral=True)
+            return
+        place = await self._open_place(interaction)
+        if place is None:
+            await interaction.followup.send("I can neither open a thread here nor send you a DM. Check my permissions.", ephemeral=True)
+            return
+        key = session_key(place.id)
+        if await self.interviewer.active_session(key) is not None:
+            await interaction.followup.send(f"An interview is already running in {place.mention}.", ephemeral=True)
+            return
+        _, reply = await self.interviewer.start(user_key=user_key(interaction.user.id), channel=CHANNEL, options=options, session_key=key)
+        await self._deliver(place, key, reply)
+        await interaction.followup.send(f"Your interview is in {place.mention}. Answer there.", ephemeral=True)
+
+    async def history(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        summaries = await asyncio.to_thread(self.interviewer.store.list_sessions, user_key(interaction.user.id), 10)
+        if not summaries:
+            await interaction.followup.send("You have no saved interviews yet. Start one with `/interview start`.", ephemeral=True)
+            return
+        lines = [
+            f"`{s.session.id[:8]}` {s.session.created_at:%Y-%m-%d %H:%M} · {', '.join(s.topics) or 'all topics'} · "
+            f"{s.questions} questions · " + (f"**{s.average_score:.1f}/10**" if s.average_score is not None else "no score yet")
+            + (" · in progress" if s.session.status == "active" else "")
+            for s in summaries
+        ]
+        embed = discord.Embed(title="Your interviews", description="\n".join(lines)[:4096])
+        embed.set_footer(text="See one with /interview show id")
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    async def show(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002 - the option's name in Discord
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        store = self.interviewer.store
+        session = await asyncio.to_thread(store.find_session, id.strip(), user_key(interaction.user.id))
+        if session is None:  # someone else's id looks exactly like a missing one
+            await interaction.followup.send(f"You have no interview `{id[:40]}`. See `/interview history`.", ephemeral=True)
+            return
+        turns = await asyncio.to_thread(store.turns, session.id)
+        summary = next((t.text for t in reversed(turns) if t.kind == "summary"), None)
+        text = summary or "\n\n".join(t.text for t in turns if t.kind in ("question", "feedback"))
+        for message in render(Reply().add("notice", f"Interview {session.id[:8]} ({session.created_at:%Y-%m-%d}, {session.status})")) + [
+            Outgoing(content=piece) for piece in _code_blocks(text)
+        ]:
+            await interaction.followup.send(content=message.content, ephemeral=True)
+
+    async def end(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        key = session_key(interaction.channel.id) if interaction.channel is not None else ""
+        session = await self.interviewer.active_session(key)
+        if session is None:
+            await interaction.followup.send("There is no interview running in this channel.", ephemeral=True)
+            return
+        if session.user_key != user_key(interaction.user.id):
+            await interaction.followup.send(_not_yours(session.user_key), ephemeral=True)
+            return
+        await self._turn(interaction.channel, key, session.user_key, "end", f"interaction:{interaction.id}")
+        await interaction.followup.send("Interview ended; the summary is above.", ephemeral=True)
+
+    # messages and buttons -----------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message, bot_user: Any) -> None:
+        if message.author.bot or message.author == bot_user:
+            return
+        key = session_key(message.channel.id)
+        session = await self.interviewer.active_session(key)
+        if session is None:
+            return  # not an interview thread
+        if session.user_key != user_key(message.author.id):
+            await message.reply(_not_yours(session.user_key), mention_author=False, delete_after=15)
+            return
+        text = re.sub(rf"<@!?{getattr(bot_user, 'id', 0)}>", "", message.content or "").strip()
+        if not text and not message.content:
+            await message.channel.send(
+                content="_I can't read that message: Discord hides message text from bots without the Message Content intent. "
+                "Mention me in your answer (`@interviewer ...`), or ask the server admin to enable the intent._"
+            )
+            return
+        await self._turn(message.channel, key, session.user_key, text, f"message:{message.id}")
+
+    async def on_button(self, interaction: discord.Interaction, action: str, session_id: str) -> None:
+        await interaction.response.defer()  # the grade may take a while; the button must answer now
+        key = session_key(interaction.channel.id) if interaction.channel is not None else ""
+        session = await self.interviewer.active_session(key)
+        if session is None or session.id != session_id:
+            await interaction.followup.send("That interview is over.", ephemeral=True)
+            return
+        if session.user_key != user_key(interaction.user.id):
+            await interaction.followup.send(_not_yours(session.user_key), ephemeral=True)
+            return
+        await self._turn(interaction.channel, key, session.user_key, action, f"interaction:{interaction.id}")
+
+    # delivery -----------------------------------------------------------------------------
+
+    async def _open_place(self, interaction: discord.Interaction) -> Any:
+        """A private thread in the channel, or a DM where threads are not possible."""
+        channel = interaction.channel
+        if isinstance(channel, discord.TextChannel):
+            try:
+                thread = await channel.create_thread(
+                    name=f"Interview · {interaction.user.display_name}"[:100],
+                    type=discord.ChannelType.private_thread,
+                    invitable=False,
+                    auto_archive_duration=1440,
+                )
+                await thread.add_user(interaction.user)
+                return thread
+            except discord.HTTPException:
+                log.info("no private thread in %s; using a DM", channel.id)
+        try:
+            return await interaction.user.create_dm()
+        except discord.HTTPException:
+            return None
+
+    async def _turn(self, place: Any, key: str, user: str, text: str, event_id: str | None) -> None:
+        async with self._delivery[key]:  # replies leave in the order the messages came
+            try:
+                reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
+            except Exception as exc:
+                log.exception("interview turn failed")
+                reply = Reply().add(
+                    "error", f"Sorry, something went wrong on my side ({type(exc).__name__}). What you sent is saved; send `repeat` to carry on."
+                )
+            await self._send(place, reply)
+
+    async def _deliver(self, place: Any, key: str, reply: Reply) -> None:
+        async with self._delivery[key]:
+            await self._send(place, reply)
+
+    async def _send(self, place: Any, reply: Reply) -> None:
+        for outgoing in render(reply):
+            kwargs: dict[str, Any] = {"content": outgoing.content, "embeds": outgoing.embeds}
+            if outgoing.controls and reply.session_id:
+                kwargs["view"] = controls(reply.session_id)
+            try:
+                await place.send(**kwargs)
+            except discord.HTTPException:
+                log.exception("could not send to Discord")
+                return
+
+
+def _not_yours(owner_key: str) -> str:
+    return f"This is <@{owner_key.removeprefix('discord:')}>'s interview. Start your own with `/interview start`."
+
+
+def _code_blocks(text: str) -> list[str]:
+    from interviewer.text import within_limit
+
+    return [f"```\n{piece}\n```" for piece in within_limit(text.replace("```", "'''"), 1990)]
+
+
+def interview_commands(channel: DiscordChannel) -> app_commands.Group:
+    """The `/interview` command group; each callback hands straight to ``channel``."""
+    group = app_commands.Group(name="interview", description="Mock AI/ML interviews graded against rubrics")
+
+    @group.command(name="start", description="Start a mock interview in a private thread")
+    @app_commands.describe(topic="Topic(s), e.g. rag or 'rag transformers' (default: all)", questions="How many questions (1-50)")
+    async def start(interaction: discord.Interaction, topic: str | None = None, questions: app_commands.Range[int, 1, 50] | None = None) -> None:
+        await channel.start(interaction, topic, questions)
+
+    @group.command(name="history", description="Your recent interviews and scores (only you see them)")
+    async def history(interaction: discord.Interaction) -> None:
+        await channel.history(interaction)
+
+    @group.command(name="show", description="Show one of your interviews")
+    @app_commands.describe(id="The id from /interview history")
+    async def show(interaction: discord.Interaction, id: str) -> None:  # noqa: A002
+        await channel.show(interaction, id)
+
+    @group.command(name="end", description="End the interview running in this thread")
+    async def end(interaction: discord.Interaction) -> None:
+        await channel.end(interaction)
+
+    return group
+
+
+class InterviewBot(discord.Client):
+    """The gateway connection: registers the commands and buttons, forwards messages."""
+
+    def __init__(self, channel: DiscordChannel, *, guild_id: int | None = None, message_content: bool = True) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        super().__init__(intents=intents)
+        self.interview_channel = channel
+        self.guild_id = guild_id
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(interview_commands(channel))
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ControlButton)
+        if self.guild_id:  # a guild's commands update at once; global ones can take an hour
+            guild = discord.Object(id=self.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.interview_channel.on_message(message, self.user)
+
+
+def serve(interviewer: Interviewer, token: str, *, guild_id: int | None, message_content: bool, default_questions: int) -> None:
+    """Connect to the gateway and run until interrupted."""
+    bot = InterviewBot(DiscordChannel(interviewer, default_questions=default_questions), guild_id=guild_id, message_content=message_content)
+    bot.run(token, log_handler=None)
