@@ -4,38 +4,48 @@ Acceptance of the Slack channel: 50 concurrent sessions of 5 answers each, drive
 Bolt AsyncApp (the adapter's ``build_slack_app``) on one event loop, finish within 1.5x of the
 model-bound limit (5 answers x 1 s = 5.0 s, so within 7.5 s) with no turn lost or duplicated.
 
-How: everything runs in this process on 127.0.0.1. Slack's side is ``MockSlackAPI`` (the app's
-``AsyncWebClient`` points at it; auth.test answers bot user UBOT); every chat.postMessage is also
-handed to the event loop the moment the mock records it, so the candidates below wait on it
-without polling. The model is ``StubLLMServer`` reached through litellm exactly as a real model
-would be: an assess request (its last message holds ``<candidate_answer>``) is answered after
---latency seconds (default 1.0) with valid grading JSON marking every point covered, so no
-follow-up is ever asked; the coaching request at the end of a session is answered at once. A
-session therefore needs exactly 5 sequential model calls of 1 s: that is the model-bound limit.
+How: all on 127.0.0.1. Slack's side is ``MockSlackAPI`` (the app's ``AsyncWebClient`` points at
+it; auth.test answers bot user UBOT). The model is ``StubLLMServer``, reached through litellm
+exactly as a real model would be: an assess request (its last message holds
+``<candidate_answer>``) is answered after --latency seconds (default 1.0) with valid grading JSON
+marking every point covered, so no follow-up is ever asked; the coaching request at the end of a
+session is answered at once. A session therefore needs exactly 5 sequential model calls of 1 s:
+that is the model-bound limit. The two servers run in a child process by default, as Slack and a
+model are other machines in production: their threads would otherwise compete with the app for
+this process's GIL. --in-process runs them in this process instead (as the tests do). Every
+chat.postMessage reaches the candidates below the moment the mock records it (over a pipe from
+the child, or straight from the mock's thread), so they wait on it without polling.
 
 Each of the 50 candidates (users U0001..U0050, each in its own channel, so threads differ)
 dispatches a signed ``/interview --questions 5`` slash command, waits for the question in its
 thread, answers in the thread with a signed ``message`` event (the question's "strong" graded
-example from the packaged bank, unique event_id), waits for the feedback and next question, and
-so on 5 times. All candidates run at once (asyncio.gather). About 10% of the answer events
-(--duplicates) are delivered a second time right after the first is acknowledged, with the same
-event_id and ``x-slack-retry-num: 1``, as Slack retries; they must be processed once.
+example from the packaged bank plus a tag "Ref U0001-1." that ties the model request to the
+answer; unique event_id), waits for the feedback and next question, and so on 5 times. All
+candidates run at once (asyncio.gather). About 10% of the answer events (--duplicates) are
+delivered a second time right after the first is acknowledged, with the same event_id and
+``x-slack-retry-num: 1``, as Slack retries; they must be processed once.
 
 Wall time: from the first slash command dispatched to the last summary posted. Before timing,
 litellm is imported and one instant request is sent to the stub, and one ignored event is
 dispatched (so Bolt's auth.test is done); --cold skips that. Afterwards the store is read back
 (turns, assessments, event ids) to count lost turns (answers sent but not stored), duplicated
 turns (stored more than once), follow-ups, fallback grades and finished sessions. The ack time of
-every dispatch (how long ``async_dispatch`` took to return) must stay far below Slack's 3 s.
+every dispatch (how long ``async_dispatch`` took to return) must stay far below Slack's 3 s. To
+show where time goes, each answer's time is split at its model request's arrival at the stub and
+the stub's reply, and the CPU this process spent in the timed phase is split by thread.
 
-The stub's HTTP server listens with socketserver's default backlog of 5; 50 simultaneous
-connections would overflow it and cost SYN retransmits (1 s each) that are not the app's doing,
-so this bench starts it with a backlog of --stub-backlog (default 128, like MockSlackAPI's).
+Adjustments to the doubles, in this bench only: the stub's HTTP server listens with
+socketserver's default backlog of 5, too small for 50 simultaneous connections (SYN retransmits
+cost 1 s each), so it is started with a backlog of --stub-backlog (default 128, like
+MockSlackAPI's). And the stub's grading_reply quotes the answer's first sentence cut at 200
+characters, which can split a word or (for one bank answer) quote a sentence the evidence check
+takes for text addressed to the grader; either would downgrade a point and bring a follow-up, so
+the quote here is a whole-word, acceptable sentence (see ``quotable_grading``).
 PASS/FAIL exits 0; a run whose setup did not hold (fallback grades, follow-ups, unexpected model
 requests) exits 1.
 
 Usage: python bench/slack_load.py [--sessions 50] [--answers 5] [--latency 1.0] [--duplicates 0.1]
-                                  [--seed 1] [--cold] [--stub-backlog 128] [--threads N] [--timeout 60]
+           [--seed 1] [--cold] [--in-process] [--stub-backlog 128] [--threads N] [--timeout 60]
 """
 
 from __future__ import annotations
@@ -57,31 +67,21 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
-from slack_bolt.request.async_request import AsyncBoltRequest  # noqa: E402
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
-from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
-from sqlalchemy import text as sql  # noqa: E402
-
 from interviewer import testing  # noqa: E402
-from interviewer.adapters.slack import build_slack_app  # noqa: E402
-from interviewer.adapters.slack_blocks import escape  # noqa: E402
-from interviewer.core import Interviewer  # noqa: E402
-from interviewer.domain import Question  # noqa: E402
-from interviewer.engines.llm import LLMEngine  # noqa: E402
 from interviewer.evidence import grader_directed  # noqa: E402
-from interviewer.engines.llm_client import ModelConfig, litellm_module  # noqa: E402
-from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
-from interviewer.testing import MockSlackAPI, ScriptedEngine, StubLLMServer, StubReply, grading_reply, prompt_answer  # noqa: E402
+from interviewer.testing import MockSlackAPI, StubLLMServer, StubReply, grading_reply, prompt_answer  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TEAM = "T1"
 TARGET_FACTOR = 1.5
 ACK_LIMIT_MS = 3000.0
+TICK = 0.01
+PIPE_LIMIT = 64 * 1024 * 1024
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -96,9 +96,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class WatchedSlackAPI(MockSlackAPI):
-    """MockSlackAPI that also hands every recorded call to a listener (called on the server's thread)."""
+    """MockSlackAPI that hands every recorded call to a listener (on the server's thread) and counts connections."""
 
-    listener = None
+    listener: Callable[[str, dict, float], None] | None = None
+    connections = 0
 
     def _record(self, method: str, params: dict, token: str) -> str | None:
         error = super()._record(method, params, token)
@@ -107,25 +108,40 @@ class WatchedSlackAPI(MockSlackAPI):
             listener(method, params, time.perf_counter())
         return error
 
+    def _track(self, connection, *, add: bool) -> None:
+        if add:
+            self.connections += 1
+        super()._track(connection, add=add)
+
 
 class LoadStub(StubLLMServer):
-    """StubLLMServer with a listen backlog for many simultaneous connections, and in-flight counting."""
+    """StubLLMServer with a listen backlog for many simultaneous connections, in-flight and connection counts."""
 
     def __init__(self, rule, backlog: int) -> None:
         super().__init__(rule=rule)
         self.backlog = backlog
         self.in_flight = 0
         self.peak = 0
-        self.timeline: list[tuple[str, str, float, float]] = []  # kind, answer, arrived, answered
+        self.connections = 0
+        self.timeline: list[tuple[str, str, float, float]] = []  # kind, answer's tag, arrived, answered
         self._count_lock = threading.Lock()
 
     def start(self) -> LoadStub:
         # As StubLLMServer.start, with a server class whose listen() backlog is ours.
         if self._httpd is not None:
             raise RuntimeError("StubLLMServer is already started")
-        server_class = type("BacklogStubHTTPServer", (testing._StubHTTPServer,), {"request_queue_size": self.backlog})
+        stub = self
+
+        class BacklogStubHTTPServer(testing._StubHTTPServer):
+            request_queue_size = self.backlog
+
+            def process_request(self, request, client_address):
+                with stub._count_lock:
+                    stub.connections += 1
+                super().process_request(request, client_address)
+
         self._stopping.clear()
-        self._httpd = server_class(self)
+        self._httpd = BacklogStubHTTPServer(self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="stub-llm-server", daemon=True
         )
@@ -143,7 +159,8 @@ class LoadStub(StubLLMServer):
             answered = time.perf_counter()
             with self._count_lock:
                 self.in_flight -= 1
-                self.timeline.append((request_kind(request), prompt_answer(request), started, answered))
+                tag = prompt_answer(request).rsplit(" ", 1)[-1]
+                self.timeline.append((request_kind(request), tag, started, answered))
 
 
 def request_kind(request: dict) -> str:
@@ -189,10 +206,143 @@ def model_rule(latency: float):
     return respond
 
 
+@dataclass
+class Served:
+    """What the two servers saw, read after the run."""
+
+    posts: int = 0
+    methods: dict[str, int] = field(default_factory=dict)
+    tokens: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
+    peak: int = 0
+    timeline: list[tuple[str, str, float, float]] = field(default_factory=list)
+    model_connections: int = 0
+    slack_connections: int = 0
+    cpu_s: float | None = None  # the servers' own process CPU, when they ran in a child
+
+    @classmethod
+    def of(cls, stub: LoadStub, mock: WatchedSlackAPI, cpu_s: float | None = None) -> Served:
+        calls = mock.calls
+        return cls(
+            posts=sum(1 for name, _ in calls if name == "chat.postMessage"),
+            methods=dict(Counter(name for name, _ in calls)),
+            tokens=sorted(set(mock.tokens)),
+            kinds=dict(Counter(kind for kind, *_ in stub.timeline)),
+            peak=stub.peak,
+            timeline=list(stub.timeline),
+            model_connections=stub.connections,
+            slack_connections=mock.connections,
+            cpu_s=cpu_s,
+        )
+
+
+def serve_child(latency: float, backlog: int) -> int:
+    """--serve: run the two servers; stdout gets one JSON line per post, then what they saw."""
+    out = sys.stdout
+    lock = threading.Lock()
+
+    def emit(message: dict) -> None:
+        line = json.dumps(message)
+        with lock:
+            out.write(line + "\n")
+            out.flush()
+
+    def listener(method: str, params: dict, at: float) -> None:
+        if method == "chat.postMessage":
+            emit({"post": params, "at": at})
+
+    stub = LoadStub(model_rule(latency), backlog).start()
+    mock = WatchedSlackAPI(team_id=TEAM).start()
+    mock.listener = listener
+    started = time.process_time()
+    emit({"ready": {"slack": mock.url, "model": stub.url}})
+    sys.stdin.readline()  # "stop", or EOF when the parent is gone
+    served = Served.of(stub, mock, cpu_s=time.process_time() - started)
+    mock.listener = None
+    emit({"done": served.__dict__})
+    mock.stop()
+    stub.stop()
+    return 0
+
+
+class Servers:
+    """The mock Slack Web API and the stub model, in a child process or in this one."""
+
+    def __init__(self, latency: float, backlog: int, *, in_process: bool) -> None:
+        self.latency, self.backlog, self.in_process = latency, backlog, in_process
+        self.slack_url = self.model_url = ""
+        self.on_post: Callable[[dict, float], None] = lambda params, at: None
+        self._stub: LoadStub | None = None
+        self._mock: WatchedSlackAPI | None = None
+        self._child: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._done: asyncio.Future | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.in_process:
+            self._stub = LoadStub(model_rule(self.latency), self.backlog).start()
+            self._mock = WatchedSlackAPI(team_id=TEAM).start()
+            self._mock.listener = lambda method, params, at: (
+                loop.call_soon_threadsafe(self.on_post, params, at) if method == "chat.postMessage" else None
+            )
+            self.slack_url, self.model_url = self._mock.url, self._stub.url
+            return
+        self._child = await asyncio.create_subprocess_exec(
+            sys.executable, os.path.abspath(__file__), "--serve", "--latency", str(self.latency),
+            "--stub-backlog", str(self.backlog),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=PIPE_LIMIT,
+        )
+        ready = json.loads(await asyncio.wait_for(self._child.stdout.readline(), 60))["ready"]
+        self.slack_url, self.model_url = ready["slack"], ready["model"]
+        self._done = loop.create_future()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._child is not None and self._done is not None
+        while line := await self._child.stdout.readline():
+            message = json.loads(line)
+            if "post" in message:
+                self.on_post(message["post"], message["at"])
+            elif "done" in message:
+                done = message["done"]
+                done["timeline"] = [tuple(row) for row in done["timeline"]]
+                self._done.set_result(Served(**done))
+                return
+        if not self._done.done():
+            self._done.set_exception(RuntimeError("the server process ended without a report"))
+
+    async def finish(self) -> Served:
+        if self.in_process:
+            assert self._stub is not None and self._mock is not None
+            served = Served.of(self._stub, self._mock)
+            self._mock.stop()
+            self._stub.stop()
+            return served
+        assert self._child is not None and self._done is not None
+        self._child.stdin.write(b"stop\n")
+        await self._child.stdin.drain()
+        served = await asyncio.wait_for(self._done, 30)
+        await self._child.wait()
+        return served
+
+    async def kill(self) -> None:
+        if self._child is not None and self._child.returncode is None:
+            self._child.kill()
+            await self._child.wait()
+        if self._mock is not None:
+            self._mock.stop()
+        if self._stub is not None:
+            self._stub.stop()
+
+
 # --- signed Slack requests -----------------------------------------------------------------------
 
 
-def signed(body: str, content_type: str, *, retry: int | None = None) -> AsyncBoltRequest:
+def signed(body: str, content_type: str, *, retry: int | None = None):
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_sdk.signature import SignatureVerifier
+
     timestamp = str(int(time.time()))
     headers = {
         "content-type": [content_type],
@@ -205,15 +355,15 @@ def signed(body: str, content_type: str, *, retry: int | None = None) -> AsyncBo
     return AsyncBoltRequest(body=body, headers=headers)
 
 
-def command(mock: MockSlackAPI, channel: str, user: str, text: str) -> AsyncBoltRequest:
+def command(slack_url: str, channel: str, user: str, text: str):
     body = urlencode({
         "token": "x", "team_id": TEAM, "channel_id": channel, "user_id": user, "command": "/interview", "text": text,
-        "response_url": f"{mock.url}response_url.{user}", "trigger_id": "trig",
+        "response_url": f"{slack_url}response_url.{user}", "trigger_id": "trig",
     })
     return signed(body, "application/x-www-form-urlencoded")
 
 
-def event(payload: dict, event_id: str, *, retry: int | None = None) -> AsyncBoltRequest:
+def event(payload: dict, event_id: str, *, retry: int | None = None):
     body = json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback", "event_id": event_id,
                        "event_time": int(time.time()), "event": payload})
     return signed(body, "application/json", retry=retry)
@@ -233,10 +383,7 @@ def post_kinds(post: dict) -> set[str]:
     for block in post.get("blocks") or []:
         if block.get("type") == "context":
             first = (block.get("elements") or [{}])[0].get("text", "")
-            if first.startswith("Question "):
-                kinds.add("question")
-            else:
-                kinds.add("notice")
+            kinds.add("question" if first.startswith("Question ") else "notice")
         elif block.get("type") == "header":
             title = block["text"]["text"]
             kinds.add("summary" if title == "Interview summary" else "feedback" if title.startswith("Score ") else "header")
@@ -261,10 +408,7 @@ def asked_text(post: dict) -> str | None:
     return None
 
 
-# --- the run ---------------------------------------------------------------------------------------
-
-
-TICK = 0.01
+# --- measuring ---------------------------------------------------------------------------------------
 
 
 def thread_cpu() -> dict[int, float]:
@@ -283,13 +427,12 @@ def thread_cpu() -> dict[int, float]:
 
 @dataclass
 class CpuWindow:
-    """Process and per-thread CPU over the timed phase."""
+    """This process's CPU over the timed phase, split by thread."""
 
     wall: float = 0.0
     process: float = 0.0
     loop: float = 0.0  # the event loop's thread
-    workers: float = 0.0  # asyncio.to_thread's pool (store reads and writes, litellm's sync parts)
-    workers_seen: int = 0
+    workers: float = 0.0  # asyncio.to_thread's pool: the store's reads and writes
     start: dict[int, float] = field(default_factory=dict)
     started_process: float = 0.0
     started_wall: float = 0.0
@@ -311,7 +454,17 @@ class CpuWindow:
                 self.loop += spent
             elif str(names.get(tid, "")).startswith(("asyncio_", "bench-to-thread")):
                 self.workers += spent
-                self.workers_seen += 1
+
+
+async def loop_lag(sink: list[float]) -> None:
+    """How busy the event loop is: the delay of a 10 ms timer, over and over."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(TICK)
+        sink.append((time.perf_counter() - started - TICK) * 1000)
+
+
+# --- the run ---------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -325,6 +478,7 @@ class Candidate:
     follow_ups: int = 0
     errors: list[str] = field(default_factory=list)
     started: float = 0.0
+    first_question_at: float | None = None
     summary_at: float | None = None
     turn_s: list[float] = field(default_factory=list)  # answer dispatched -> next question/summary posted
     tags: list[tuple[str, float]] = field(default_factory=list)  # (tag ending the answer, dispatched at)
@@ -338,46 +492,31 @@ class Run:
     duplicates_sent: list[str] = field(default_factory=list)
     started: float = 0.0
     warm_up_s: float | None = None
-    lag_ms: list[float] = field(default_factory=list)  # how late a 10 ms sleep woke up, all through the run
+    lag_ms: list[float] = field(default_factory=list)  # how late a 10 ms timer fired, all through the timed phase
     cpu: CpuWindow = field(default_factory=CpuWindow)
 
 
-async def loop_lag(sink: list[float]) -> None:
-    """How busy the event loop is: the delay of a 10 ms timer, over and over."""
-    while True:
-        started = time.perf_counter()
-        await asyncio.sleep(TICK)
-        sink.append((time.perf_counter() - started - TICK) * 1000)
-
-
 class Posts:
-    """chat.postMessage calls, per channel, delivered to the event loop as the mock records them."""
+    """chat.postMessage calls per channel, as the mock records them, for the candidates to wait on."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.queues: defaultdict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
-        self.count = 0
 
-    def listener(self, method: str, params: dict, at: float) -> None:  # the mock server's thread
-        if method == "chat.postMessage":
-            self.loop.call_soon_threadsafe(self._put, params, at)
-
-    def _put(self, params: dict, at: float) -> None:
-        self.count += 1
+    def put(self, params: dict, at: float) -> None:  # on the event loop
         self.queues[str(params.get("channel"))].put_nowait((at, params))
 
     async def next(self, channel: str, timeout: float) -> tuple[float, dict]:
         return await asyncio.wait_for(self.queues[channel].get(), timeout)
 
 
-async def acked(app, request: AsyncBoltRequest, sink: list[float]) -> int:
+async def acked(app, request, sink: list[float]) -> int:
     started = time.perf_counter()
     response = await app.async_dispatch(request)
     sink.append((time.perf_counter() - started) * 1000)
     return response.status
 
 
-def strong_answer(question: Question | None, fallback_text: str) -> str:
+def strong_answer(question, fallback_text: str) -> str:
     if question is not None:
         for example in question.examples:
             if example.label == "strong":
@@ -385,26 +524,26 @@ def strong_answer(question: Question | None, fallback_text: str) -> str:
     return f"{fallback_text} The answer covers each point in turn."
 
 
-async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candidate, *, answers: int,
-                    by_text: dict[str, Question], duplicate: set[tuple[int, int]], timeout: float) -> None:
+async def interview(app, slack_url: str, posts: Posts, run: Run, who: Candidate, *, answers: int,
+                    by_text: dict, duplicate: set[tuple[int, int]], timeout: float) -> None:
     who.started = time.perf_counter()
-    status = await acked(app, command(mock, who.channel, who.user, f"--questions {answers}"), run.ack_ms["command"])
+    status = await acked(app, command(slack_url, who.channel, who.user, f"--questions {answers}"), run.ack_ms["command"])
     if status != 200:
         who.errors.append(f"command answered HTTP {status}")
         return
     asked: str | None = None
     try:
         while asked is None:  # the root announcement (no thread) first, then the question in its thread
-            _, post = await posts.next(who.channel, timeout)
+            at, post = await posts.next(who.channel, timeout)
             if post.get("thread_ts") and "question" in post_kinds(post):
-                who.thread, asked = post["thread_ts"], asked_text(post)
+                who.thread, asked, who.first_question_at = post["thread_ts"], asked_text(post), at
         turn = 0
         while True:
             turn += 1
             event_id = f"Ev{who.n:04d}x{turn:02d}"
             ts = f"1800000000.{who.n * 100 + turn:06d}"
-            tag = f"Ref {who.user}-{turn}."  # so the model request of this answer can be told apart
-            text = f"{strong_answer(by_text.get(asked or ''), asked or '')} {tag}"
+            tag = f"{who.user}-{turn}."  # ends the answer: ties the model request to it
+            text = f"{strong_answer(by_text.get(asked or ''), asked or '')} Ref {tag}"
             payload = thread_message(who.channel, who.user, who.thread, text, ts)
             sent_at = time.perf_counter()
             status = await acked(app, event(payload, event_id), run.ack_ms["answer"])
@@ -412,7 +551,7 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
                 who.errors.append(f"answer {turn} answered HTTP {status}")
                 return
             who.sent.append(event_id)
-            who.tags.append((tag.rsplit(" ", 1)[-1], sent_at))
+            who.tags.append((tag, sent_at))
             if (who.n, turn) in duplicate:  # Slack's retry: same event_id, retry header
                 status = await acked(app, event(payload, event_id, retry=1), run.ack_ms["retry"])
                 run.duplicates_sent.append(event_id)
@@ -428,8 +567,7 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
                 if "error" in kinds:
                     who.errors.append(f"error posted: {post.get('text', '')[:80]!r}")
                 if "summary" in kinds:
-                    who.answered = turn
-                    who.summary_at = at
+                    who.answered, who.summary_at = turn, at
                     who.turn_s.append(at - sent_at)
                     who.posted_at.append(at)
                     return
@@ -447,46 +585,18 @@ async def interview(app, mock: MockSlackAPI, posts: Posts, run: Run, who: Candid
         who.errors.append(f"nothing posted for {timeout:g} s after answer {who.answered + 1}")
 
 
-async def warm_up(app, client: ModelConfig, stub_url: str) -> float:
+async def warm_up(app, config) -> float:
     """litellm's import and first call, and Bolt's auth.test, before timing starts."""
-    from interviewer.engines.llm_client import ModelClient
+    from interviewer.engines.llm_client import ModelClient, litellm_module
 
     started = time.perf_counter()
     await asyncio.to_thread(litellm_module)
-    await ModelClient(client).complete([{"role": "user", "content": "warm-up"}])
+    await ModelClient(config).complete([{"role": "user", "content": "warm-up"}])
     chatter = {"type": "message", "channel": "C0000", "channel_type": "channel", "user": "U0000", "text": "hello",
                "ts": "1799999999.000001"}  # channel chatter outside any thread: ignored by the adapter
     await app.async_dispatch(event(chatter, "EvWarm"))
     await asyncio.sleep(0.1)
     return time.perf_counter() - started
-
-
-async def drive(app, mock: MockSlackAPI, interviewer: Interviewer, config: ModelConfig, stub_url: str, args,
-                by_text: dict[str, Question]) -> Run:
-    loop = asyncio.get_running_loop()
-    if args.threads:
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="bench-to-thread"))
-    posts = Posts(loop)
-    mock.listener = posts.listener
-    run = Run()
-    if not args.cold:
-        run.warm_up_s = await warm_up(app, config, stub_url)
-    rng = random.Random(args.seed)
-    pairs = [(n, t) for n in range(1, args.sessions + 1) for t in range(1, args.answers + 1)]
-    duplicate = set(rng.sample(pairs, round(len(pairs) * args.duplicates)))
-    run.candidates = [Candidate(n=n, user=f"U{n:04d}", channel=f"C{n:04d}") for n in range(1, args.sessions + 1)]
-    run.cpu.begin()
-    run.started = time.perf_counter()
-    ticker = asyncio.create_task(loop_lag(run.lag_ms))
-    await asyncio.gather(*(
-        interview(app, mock, posts, run, who, answers=args.answers, by_text=by_text, duplicate=duplicate, timeout=args.timeout)
-        for who in run.candidates
-    ))
-    run.cpu.end()
-    ticker.cancel()
-    await asyncio.sleep(0.3)  # late duplicates would show up here
-    run.post_count = posts.count  # type: ignore[attr-defined]
-    return run
 
 
 @dataclass
@@ -505,7 +615,9 @@ class Stored:
     bad_sessions: list[str] = field(default_factory=list)
 
 
-def read_back(store: Store, run: Run, answers: int) -> Stored:
+def read_back(store, run: Run, answers: int) -> Stored:
+    from sqlalchemy import text as sql
+
     stored = Stored()
     sent = {event_id for who in run.candidates for event_id in who.sent}
     with store.engine.connect() as db:
@@ -536,12 +648,64 @@ def read_back(store: Store, run: Run, answers: int) -> Stored:
     return stored
 
 
-def phases(run: Run, stub: LoadStub) -> tuple[list[float], list[float], list[float]]:
-    """Per answer: dispatch -> model request arrived, the model's time, model reply -> post (seconds)."""
+async def drive(args, bank, store) -> tuple[Run, Served]:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from interviewer.adapters.slack import build_slack_app
+    from interviewer.adapters.slack_blocks import escape
+    from interviewer.core import Interviewer
+    from interviewer.engines.llm import LLMEngine
+    from interviewer.engines.llm_client import ModelConfig
+    from interviewer.testing import ScriptedEngine
+
+    loop = asyncio.get_running_loop()
+    if args.threads:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="bench-to-thread"))
+    servers = Servers(args.latency, args.stub_backlog, in_process=args.in_process)
+    posts = Posts()
+    servers.on_post = posts.put
+    await servers.start()
+    try:
+        config = ModelConfig(model="openai/bench", api_base=servers.model_url, timeout=30, retries=0, stream=False)
+        engine = LLMEngine(config, fallback=ScriptedEngine(rule=lambda q, a: {}, name="offline", model="fallback"))
+        interviewer = Interviewer(bank, engine, store)
+        client = AsyncWebClient(token="xoxb-bench", base_url=servers.slack_url)
+        app, _ = build_slack_app(interviewer, token="xoxb-bench", signing_secret=SECRET, client=client)
+        by_text = {escape(q.text): q for q in bank.questions.values()}
+
+        run = Run()
+        if not args.cold:
+            run.warm_up_s = await warm_up(app, config)
+        rng = random.Random(args.seed)
+        pairs = [(n, t) for n in range(1, args.sessions + 1) for t in range(1, args.answers + 1)]
+        duplicate = set(rng.sample(pairs, round(len(pairs) * args.duplicates)))
+        run.candidates = [Candidate(n=n, user=f"U{n:04d}", channel=f"C{n:04d}") for n in range(1, args.sessions + 1)]
+        run.cpu.begin()
+        run.started = time.perf_counter()
+        ticker = asyncio.create_task(loop_lag(run.lag_ms))
+        await asyncio.gather(*(
+            interview(app, servers.slack_url, posts, run, who, answers=args.answers, by_text=by_text,
+                      duplicate=duplicate, timeout=args.timeout)
+            for who in run.candidates
+        ))
+        run.cpu.end()
+        ticker.cancel()
+        await asyncio.sleep(0.3)  # late duplicates would show up here
+        served = await servers.finish()
+    finally:
+        await servers.kill()
+    return run, served
+
+
+# --- the report --------------------------------------------------------------------------------------
+
+
+def phases(run: Run, served: Served) -> tuple[list[float], list[float], list[float]]:
+    """Per answer: dispatch -> its model request arrived, the model's time, model reply -> post (seconds)."""
     requests = {}
-    for kind, answer, arrived, answered in stub.timeline:
+    for kind, tag, arrived, answered in served.timeline:
         if kind == "assess":
-            requests.setdefault(answer.rsplit(" ", 1)[-1], (arrived, answered))  # the tag ends the answer
+            requests.setdefault(tag, (arrived, answered))
     before, model, after = [], [], []
     for who in run.candidates:
         for (tag, sent_at), posted_at in zip(who.tags, who.posted_at):
@@ -555,7 +719,12 @@ def phases(run: Run, stub: LoadStub) -> tuple[list[float], list[float], list[flo
     return before, model, after
 
 
-def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -> bool:
+def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
+    return (f"p50 {percentile(values, 50):.{digits}f} {unit}  p95 {percentile(values, 95):.{digits}f} {unit}  "
+            f"max {max(values):.{digits}f} {unit}")
+
+
+def report(run: Run, stored: Stored, served: Served, args) -> bool:
     sessions, answers = args.sessions, args.answers
     limit = answers * args.latency
     target = TARGET_FACTOR * limit
@@ -563,12 +732,12 @@ def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -
     complete = len(ends) == sessions
     wall = (max(ends) - run.started) if ends else float("nan")
     per_session = [who.summary_at - who.started for who in run.candidates if who.summary_at is not None]
+    first = [who.first_question_at - who.started for who in run.candidates if who.first_question_at is not None]
     turn_s = [t for who in run.candidates for t in who.turn_s]
-    kinds = Counter(request_kind(r) for r in stub.requests)
+    kinds = Counter(served.kinds)
     answered = sum(len(who.sent) for who in run.candidates)
     follow_ups = sum(who.follow_ups for who in run.candidates)
     errors = [f"{who.user}: {e}" for who in run.candidates for e in who.errors]
-    post_count = len(mock.of("chat.postMessage"))
     expected_posts = sessions * (2 + answers)  # root, first question, then one post per answer
 
     if run.warm_up_s is not None:
@@ -579,27 +748,25 @@ def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -
           f"(model-bound limit {answers} x {args.latency:g} s = {limit:.1f} s; target <= {target:.1f} s)")
     if per_session:
         print(f"  per session, command -> summary: min {min(per_session):.2f} s  p50 {statistics.median(per_session):.2f} s  "
-              f"max {max(per_session):.2f} s")
+              f"max {max(per_session):.2f} s; command -> first question: {spread(first)}")
     if turn_s:
-        print(f"  per answer, answer dispatched -> next question/summary posted: p50 {percentile(turn_s, 50):.2f} s  "
-              f"p95 {percentile(turn_s, 95):.2f} s  max {max(turn_s):.2f} s (model {args.latency:g} s)")
-    before, model, after = phases(run, stub)
+        print(f"  per answer, answer dispatched -> next question/summary posted: {spread(turn_s)} (model {args.latency:g} s)")
+    before, model, after = phases(run, served)
     if before:
-        print(f"    of which: answer dispatched -> its model request reached the stub: p50 {percentile(before, 50):.2f} s  "
-              f"p95 {percentile(before, 95):.2f} s  max {max(before):.2f} s")
-        print(f"              the stub model (arrival -> reply written): p50 {percentile(model, 50):.2f} s  "
-              f"p95 {percentile(model, 95):.2f} s  max {max(model):.2f} s")
-        print(f"              model reply written -> next question/summary posted: p50 {percentile(after, 50):.2f} s  "
-              f"p95 {percentile(after, 95):.2f} s  max {max(after):.2f} s")
+        print(f"    answer dispatched -> its model request reached the stub: {spread(before)}")
+        print(f"    the stub model, request arrived -> reply written:       {spread(model)}")
+        print(f"    model reply written -> next question/summary posted:    {spread(after)}")
     cpu = run.cpu
     if cpu.wall:
         rest = cpu.process - cpu.loop - cpu.workers
-        print(f"  CPU over the timed phase ({cpu.wall:.1f} s): process {cpu.process:.1f} s = event loop thread {cpu.loop:.1f} s "
-              f"+ {cpu.workers_seen} to_thread workers {cpu.workers:.1f} s + other threads (stub, mock Slack) {rest:.1f} s")
+        where = "in a child process" if served.cpu_s is not None else "in this process (counted under other threads)"
+        print(f"  this process's CPU over the timed phase ({cpu.wall:.1f} s): {cpu.process:.1f} s = event loop thread "
+              f"{cpu.loop:.1f} s + to_thread workers {cpu.workers:.1f} s + other threads {rest:.1f} s; servers {where}"
+              + (f" used {served.cpu_s:.1f} s" if served.cpu_s is not None else ""))
     if run.lag_ms:
-        busy = sum(1 for v in run.lag_ms if v > 50)
-        print(f"  event loop lag (a 10 ms timer's lateness, {len(run.lag_ms)} ticks): p50 {percentile(run.lag_ms, 50):.0f} ms  "
-              f"p95 {percentile(run.lag_ms, 95):.0f} ms  max {max(run.lag_ms):.0f} ms; {busy} ticks late by > 50 ms")
+        late = sum(1 for v in run.lag_ms if v > 50)
+        print(f"  event loop lag (lateness of a 10 ms timer, {len(run.lag_ms)} ticks): {spread(run.lag_ms, 'ms', 0)}; "
+              f"{late} ticks late by > 50 ms")
     print(f"  sessions finished: {stored.finished}/{sessions} (stored {stored.sessions}); "
           f"summaries posted: {len(ends)}, stored: {stored.summaries}")
     print(f"  turns answered: {answered}; answer turns stored: {stored.answer_turns}; assessments stored: {stored.assessments}")
@@ -610,36 +777,38 @@ def report(run: Run, stored: Stored, stub: LoadStub, mock: MockSlackAPI, args) -
     print(f"  duplicates delivered (same event_id, x-slack-retry-num: 1): {len(run.duplicates_sent)}; "
           f"processed: {max(0, extra_turns)} extra turns, {max(0, extra_assess)} extra model calls")
     print(f"  follow-ups asked: {follow_ups} posted, {stored.follow_up_turns} stored (expected 0: every point covered)")
+    warm = " + 1 warm-up" if run.warm_up_s is not None else ""
     print(f"  stub model requests: {kinds['assess']} assess + {kinds['coaching']} coaching + {kinds['other']} other "
-          f"(expected {sessions * answers} + {sessions}{' + 1 warm-up' if run.warm_up_s is not None else ''}); "
-          f"peak {stub.peak} in flight at once")
-    print(f"  chat.postMessage calls: {post_count} (expected {expected_posts}: root, question, then one per answer)")
+          f"(expected {sessions * answers} + {sessions}{warm}); peak {served.peak} in flight at once, "
+          f"over {served.model_connections} connections")
+    print(f"  chat.postMessage calls: {served.posts} (expected {expected_posts}: root, question, then one per answer); "
+          f"Slack API calls {sum(served.methods.values())} over {served.slack_connections} connections; "
+          f"tokens seen: {', '.join(served.tokens)}")
     for name in ("command", "answer", "retry"):
         values = run.ack_ms.get(name) or []
         if values:
-            print(f"  ack of {name} dispatches ({len(values)}): p50 {percentile(values, 50):.1f} ms  "
-                  f"p95 {percentile(values, 95):.1f} ms  max {max(values):.1f} ms")
+            print(f"  ack of {name} dispatches ({len(values)}): {spread(values, 'ms', 1)}")
     every = [v for values in run.ack_ms.values() for v in values]
     slowest_ack = max(every) if every else float("nan")
-    print(f"  ack of all {len(every)} dispatches: p50 {percentile(every, 50):.1f} ms  p95 {percentile(every, 95):.1f} ms  "
-          f"max {slowest_ack:.1f} ms (Slack's limit {ACK_LIMIT_MS:.0f} ms)")
+    print(f"  ack of all {len(every)} dispatches: {spread(every, 'ms', 1)} (Slack's limit {ACK_LIMIT_MS:.0f} ms)")
     print(f"  grades: {stored.fallbacks} fell back, {stored.not_llm} not from the LLM engine")
-    for line in (errors + stored.bad_sessions)[:5]:
+    problems = errors + stored.bad_sessions
+    for line in problems[:5]:
         print(f"  problem: {line}")
-    if len(errors) + len(stored.bad_sessions) > 5:
-        print(f"  ... {len(errors) + len(stored.bad_sessions) - 5} more problems")
+    if len(problems) > 5:
+        print(f"  ... {len(problems) - 5} more problems")
 
     never_sent = sum(max(0, answers - len(who.sent)) for who in run.candidates if who.summary_at is None)
     lost = len(stored.lost) + never_sent  # sent and not stored, or never sent because a session stalled
     duplicated = len(stored.duplicated) + max(0, extra_turns)
     ok = (complete and wall <= target and lost == 0 and duplicated == 0 and stored.finished == sessions
-          and not stored.bad_sessions and slowest_ack < ACK_LIMIT_MS and post_count == expected_posts
+          and not stored.bad_sessions and slowest_ack < ACK_LIMIT_MS and served.posts == expected_posts
           and extra_assess <= 0)
     verdict = "PASS" if ok else "FAIL"
     print(f"{sessions} sessions x {answers} answers: wall {wall:.1f} s (limit {limit:.1f} s, target <= {target:.1f} s): "
           f"{verdict}; {lost} lost, {duplicated} duplicated")
-    valid = stored.fallbacks == 0 and stored.not_llm == 0 and follow_ups == 0 and stored.follow_up_turns == 0 \
-        and kinds["other"] <= (1 if run.warm_up_s is not None else 0)
+    valid = (stored.fallbacks == 0 and stored.not_llm == 0 and follow_ups == 0 and stored.follow_up_turns == 0
+             and kinds["other"] <= (1 if run.warm_up_s is not None else 0))
     if not valid:
         print("INVALID: the setup did not hold (fallback grades, follow-ups or unexpected model requests)")
     return valid
@@ -653,44 +822,41 @@ def main() -> int:
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of answer events delivered twice (default 0.1)")
     parser.add_argument("--seed", type=int, default=1, help="which answers are delivered twice (default 1)")
     parser.add_argument("--cold", action="store_true", help="no warm-up: litellm's import is inside the wall time")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the mock Slack API and the stub model in this process (default: a child process)")
     parser.add_argument("--stub-backlog", type=int, default=128,
                         help="listen backlog of the stub model server (default 128; the stub's own default is 5)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="size of the loop's default executor (asyncio.to_thread); default 0: asyncio's own "
-                             f"(min(32, cpus + 4) = {min(32, (os.cpu_count() or 1) + 4)} here)")
+                        help="size of the loop's default executor (asyncio.to_thread); default 0: asyncio's own, "
+                             f"min(32, cpus + 4) = {min(32, (os.cpu_count() or 1) + 4)} here")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one post (default 60)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
+    if args.serve:
+        return serve_child(args.latency, args.stub_backlog)
     if args.sessions < 1 or not 1 <= args.answers <= 50 or not 0 <= args.duplicates <= 1:
         parser.error("--sessions >= 1, 1 <= --answers <= 50, 0 <= --duplicates <= 1")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
+    from interviewer.rubrics import RubricBank
+    from interviewer.store import Store
+
     bank = RubricBank.load()
-    by_text = {escape(q.text): q for q in bank.questions.values()}
-    stub = LoadStub(model_rule(args.latency), args.stub_backlog).start()
-    mock = WatchedSlackAPI(team_id=TEAM).start()
     executor = args.threads or min(32, (os.cpu_count() or 1) + 4)
+    where = "in this process" if args.in_process else "in a child process"
     print(f"{args.sessions} concurrent Slack sessions x {args.answers} answers through one Bolt AsyncApp, "
-          f"stub model {args.latency:g} s per assess call, {args.duplicates:.0%} of answers delivered twice "
-          f"(to_thread pool: {executor} threads, {os.cpu_count()} cpus):")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            store = Store(f"sqlite:///{tmp}/bench.db")
-            config = ModelConfig(model="openai/bench", api_base=stub.url, timeout=30, retries=0, stream=False)
-            engine = LLMEngine(config, fallback=ScriptedEngine(rule=lambda q, a: {}, name="offline", model="fallback"))
-            interviewer = Interviewer(bank, engine, store)
-            client = AsyncWebClient(token="xoxb-bench", base_url=mock.url)
-            app, _ = build_slack_app(interviewer, token="xoxb-bench", signing_secret=SECRET, client=client)
-            try:
-                run = asyncio.run(drive(app, mock, interviewer, config, stub.url, args, by_text))
-                stored = read_back(store, run, args.answers)
-            finally:
-                store.close()
-            valid = report(run, stored, stub, mock, args)
-    finally:
-        mock.stop()
-        stub.stop()
+          f"stub model {args.latency:g} s per assess call, {args.duplicates:.0%} of answers delivered twice; "
+          f"mock Slack API and stub model {where}; to_thread pool {executor} threads, {os.cpu_count()} cpus:")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        try:
+            run, served = asyncio.run(drive(args, bank, store))
+            stored = read_back(store, run, args.answers)
+        finally:
+            store.close()
+    valid = report(run, stored, served, args)
     return 0 if valid else 1  # PASS or FAIL exit 0; only a run whose setup did not hold is invalid
 
 
