@@ -147,6 +147,10 @@ class DiscordChannel:
         if message.author.bot or message.author == bot_user:
             return
         key = session_key(message.channel.id)
+        async with self._delivery[key]:  # taken before any await: messages are handled in arrival order
+            await self._message(message, bot_user, key)
+
+    async def _message(self, message: discord.Message, bot_user: Any, key: str) -> None:
         session = await self.interviewer.active_session(key)
         if session is None:
             return  # not an interview thread
@@ -160,7 +164,7 @@ class DiscordChannel:
                 "Mention me in your answer (`@interviewer ...`), or ask the server admin to enable the intent._"
             )
             return
-        await self._turn(message.channel, key, session.user_key, text, f"message:{message.id}")
+        await self._turn(message.channel, key, session.user_key, text, f"message:{message.id}", locked=True)
 
     async def on_button(self, interaction: discord.Interaction, action: str, session_id: str) -> None:
         await interaction.response.defer()  # the grade may take a while; the button must answer now
@@ -196,16 +200,20 @@ class DiscordChannel:
         except discord.HTTPException:
             return None
 
-    async def _turn(self, place: Any, key: str, user: str, text: str, event_id: str | None) -> None:
-        async with self._delivery[key]:  # replies leave in the order the messages came
-            try:
-                reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
-            except Exception as exc:
-                log.exception("interview turn failed")
-                reply = Reply().add(
-                    "error", f"Sorry, something went wrong on my side ({type(exc).__name__}). What you sent is saved; send `repeat` to carry on."
-                )
-            await self._send(place, reply)
+    async def _turn(self, place: Any, key: str, user: str, text: str, event_id: str | None, *, locked: bool = False) -> None:
+        """One candidate turn; replies leave in the order the turns came (``locked``: the caller holds the order)."""
+        if not locked:
+            async with self._delivery[key]:
+                await self._turn(place, key, user, text, event_id, locked=True)
+            return
+        try:
+            reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
+        except Exception as exc:
+            log.exception("interview turn failed")
+            reply = Reply().add(
+                "error", f"Sorry, something went wrong on my side ({type(exc).__name__}). What you sent is saved; send `repeat` to carry on."
+            )
+        await self._send(place, reply)
 
     async def _deliver(self, place: Any, key: str, reply: Reply) -> None:
         async with self._delivery[key]:

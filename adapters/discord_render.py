@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from interviewer.feedback import usage_line
+from interviewer.feedback import score_label, usage_line
 from interviewer.replies import Message, Reply
 from interviewer.text import within_limit
 
@@ -106,10 +106,7 @@ def _summary(message: Message) -> list[discord.Embed]:
         return builder.embeds
     lines = []
     for n, row in enumerate(d["questions"], start=1):
-        score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
-        if row.get("skipped"):
-            score += " (skipped)"
-        lines.append(f"{n}. **{score}** · {row['topic']} · {row['question']}")
+        lines.append(f"{n}. **{score_label(row)}** · {row['topic']} · {row['question']}")
     builder.text("\n".join(lines))
     if d.get("average") is not None:
         by_topic = ", ".join(f"{t} {s:.1f}" for t, s in d.get("topics", {}).items())

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from interviewer.core import Interviewer
 from interviewer.domain import Session, Turn
-from interviewer.feedback import usage_line
+from interviewer.feedback import score_label, usage_line
 from interviewer.replies import Message, Reply, parse_command
 
 CHANNEL = "repl"
@@ -141,10 +141,7 @@ class ReplRenderer:
         table.add_column("Score", width=12)
         table.add_column("Question", ratio=3)
         for n, row in enumerate(d["questions"], start=1):
-            score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
-            if row.get("skipped"):
-                score += " skipped"
-            table.add_row(str(n), row["topic"], str(row["difficulty"]), score, row["question"])
+            table.add_row(str(n), row["topic"], str(row["difficulty"]), score_label(row), row["question"])
         parts: list[Any] = [table]
         if d.get("average") is not None:
             parts.append(Text(f"Average: {d['average']:.1f}/10", style="bold"))

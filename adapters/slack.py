@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
 SEEN_EVENTS = 10_000
+IO_THREADS = 32
 USAGE = (
     "`/interview [topic ...] [--questions N]` starts a mock interview in a thread · "
     "`/interview history` lists yours · `/interview show ID` shows one. "
@@ -146,14 +148,7 @@ class SlackChannel:
             return
         if thread is None:
             return  # channel chatter outside any thread
-        key = session_key(team, channel, thread)
-        session = await self.interviewer.active_session(key)
-        if session is None:
-            return  # an unrelated thread
-        if session.user_key != user_key(team, user):
-            await self._not_yours(client, channel, user, thread, session.user_key)
-            return
-        await self._turn(client, channel, thread, key, user_key(team, user), text, body.get("event_id"))
+        await self._turn(client, channel, thread, session_key(team, channel, thread), user_key(team, user), text, body.get("event_id"))
 
     async def on_button(self, ack, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
@@ -230,9 +225,16 @@ class SlackChannel:
         await self._turn(client, channel, thread, session.session_key, session.user_key, text, body.get("event_id"))
 
     async def _turn(self, client, channel: str, thread: str, key: str, user: str, text: str, event_id: str | None) -> None:
+        """One candidate message; the core's refusals become silence (another thread) or a private note."""
         async with self._delivery[key]:  # replies leave in the order the messages came
             try:
                 reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
+                refusal = reply.messages[0].data.get("reason") if len(reply.messages) == 1 else None
+                if refusal == "no_session":
+                    return  # a thread that is not an interview
+                if refusal == "not_owner":
+                    await self._not_yours(client, channel, user.rsplit(":", 1)[-1], thread, reply.messages[0].data["owner"])
+                    return
             except Exception as exc:
                 log.exception("interview turn failed")
                 reply = Reply().add(
@@ -328,16 +330,35 @@ def missing_variables(environ: dict[str, str], *, http: bool) -> list[str]:
 
 
 def serve(interviewer: Interviewer, environ: dict[str, str], *, http: bool, host: str, port: int, default_questions: int) -> None:
-    """Run until interrupted: Socket Mode (an outbound WebSocket) or the Events API over HTTP."""
-    token = environ["SLACK_BOT_TOKEN"]
-    if http:
-        app, _ = build_slack_app(interviewer, token=token, signing_secret=environ["SLACK_SIGNING_SECRET"], default_questions=default_questions)
-        app.start(port=port, host=host)  # aiohttp server; Slack posts to /slack/events
-        return
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    """Run until interrupted: Socket Mode (an outbound WebSocket) or the Events API over HTTP.
+
+    One aiohttp session carries every Web API call, so posts reuse a connection to Slack
+    instead of opening a new TLS connection each time.
+    """
+    import aiohttp
+    from aiohttp import web
 
     async def run() -> None:
-        app, _ = build_slack_app(interviewer, token=token, default_questions=default_questions)
-        await AsyncSocketModeHandler(app, environ["SLACK_APP_TOKEN"]).start_async()
+        # Store calls wait on the database, not the CPU: more threads than asyncio's default
+        # (cpus + 4) keep many concurrent interviews from queueing behind each other.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="interviewer-io"))
+        async with aiohttp.ClientSession() as session:
+            base_url = environ.get("SLACK_API_URL") or AsyncWebClient.BASE_URL  # a proxy, or a mock in tests
+            client = AsyncWebClient(token=environ["SLACK_BOT_TOKEN"], session=session, base_url=base_url)
+            if http:
+                app, _ = build_slack_app(interviewer, token="", signing_secret=environ["SLACK_SIGNING_SECRET"], client=client,
+                                         default_questions=default_questions)
+                runner = web.AppRunner(app.web_app(path="/slack/events", port=port))
+                await runner.setup()
+                await web.TCPSite(runner, host=host, port=port).start()
+                try:
+                    await asyncio.Event().wait()  # Slack posts to /slack/events until we are stopped
+                finally:
+                    await runner.cleanup()
+            else:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                app, _ = build_slack_app(interviewer, token="", client=client, default_questions=default_questions)
+                await AsyncSocketModeHandler(app, environ["SLACK_APP_TOKEN"]).start_async()
 
     asyncio.run(run())

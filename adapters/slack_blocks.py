@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interviewer.feedback import usage_line
+from interviewer.feedback import score_label, usage_line
 from interviewer.text import within_limit
 from interviewer.replies import Message, Reply
 
@@ -97,10 +97,7 @@ def _summary(message: Message) -> list[Block]:
         return sections(escape(message.text))
     lines = []
     for n, row in enumerate(d["questions"], start=1):
-        score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
-        if row.get("skipped"):
-            score += " (skipped)"
-        lines.append(f"{n}. *{score}* · {escape(row['topic'])} · {escape(row['question'])}")
+        lines.append(f"{n}. *{score_label(row)}* · {escape(row['topic'])} · {escape(row['question'])}")
     blocks: list[Block] = [header("Interview summary"), *sections("\n".join(lines))]
     if d.get("average") is not None:
         by_topic = ", ".join(f"{escape(t)} {s:.1f}" for t, s in d.get("topics", {}).items())

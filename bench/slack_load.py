@@ -32,15 +32,19 @@ dispatched (so Bolt's auth.test is done); --cold skips that. Afterwards the stor
 turns (stored more than once), follow-ups, fallback grades and finished sessions. The ack time of
 every dispatch (how long ``async_dispatch`` took to return) must stay far below Slack's 3 s. To
 show where time goes, each answer's time is split at its model request's arrival at the stub and
-the stub's reply, and the CPU this process spent in the timed phase is split by thread.
+the stub's reply, the CPU this process spent in the timed phase is split by thread, and the store
+(a Store subclass handed to the Interviewer) counts its calls and their CPU.
 
 Adjustments to the doubles, in this bench only: the stub's HTTP server listens with
-socketserver's default backlog of 5, too small for 50 simultaneous connections (SYN retransmits
-cost 1 s each), so it is started with a backlog of --stub-backlog (default 128, like
-MockSlackAPI's). And the stub's grading_reply quotes the answer's first sentence cut at 200
-characters, which can split a word or (for one bank answer) quote a sentence the evidence check
-takes for text addressed to the grader; either would downgrade a point and bring a follow-up, so
-the quote here is a whole-word, acceptable sentence (see ``quotable_grading``).
+socketserver's default backlog of 5, too small for 50 simultaneous connections (a burst of 50
+one-second requests to it takes up to 2.9 s, SYN retransmits), so it is started with a backlog
+of --stub-backlog (default 128, like MockSlackAPI's); the app spreads its requests enough that 5
+made no visible difference here, but nothing then depends on it. And the stub's grading_reply
+quotes the answer's first sentence cut at 200 characters, which can split a word or (for one
+bank answer) quote a sentence the evidence check takes for text addressed to the grader; either
+would downgrade a point and bring a follow-up, so the quote here is a whole-word, acceptable
+sentence (see ``quotable_grading``).
+
 PASS/FAIL exits 0; a run whose setup did not hold (fallback grades, follow-ups, unexpected model
 requests) exits 1.
 
@@ -464,6 +468,46 @@ async def loop_lag(sink: list[float]) -> None:
         sink.append((time.perf_counter() - started - TICK) * 1000)
 
 
+STORE_METHODS = ("active_session", "create_session", "seen_questions", "append_turn", "turns", "add_assessment",
+                 "assessments", "finish_session")
+
+
+def counting_store(url: str):
+    """A Store that counts its calls and the CPU they take (the core reaches it through asyncio.to_thread)."""
+    from interviewer.store import Store
+
+    class CountingStore(Store):
+        counting = False
+
+        def __init__(self, url: str) -> None:
+            super().__init__(url)
+            self.calls: Counter[str] = Counter()
+            self.cpu_s: Counter[str] = Counter()
+            self._count_lock = threading.Lock()
+
+    def counted(name: str):
+        method = getattr(Store, name)
+
+        def call(self, *args, **kwargs):
+            if not self.counting:
+                return method(self, *args, **kwargs)
+            started = time.thread_time()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                spent = time.thread_time() - started
+                with self._count_lock:
+                    self.calls[name] += 1
+                    self.cpu_s[name] += spent
+
+        call.__name__ = name
+        return call
+
+    for name in STORE_METHODS:
+        setattr(CountingStore, name, counted(name))
+    return CountingStore(url)
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -669,7 +713,10 @@ async def drive(args, bank, store) -> tuple[Run, Served]:
         config = ModelConfig(model="openai/bench", api_base=servers.model_url, timeout=30, retries=0, stream=False)
         engine = LLMEngine(config, fallback=ScriptedEngine(rule=lambda q, a: {}, name="offline", model="fallback"))
         interviewer = Interviewer(bank, engine, store)
-        client = AsyncWebClient(token="xoxb-bench", base_url=servers.slack_url)
+        import aiohttp
+
+        http_session = aiohttp.ClientSession()  # one connection pool for every Web API call, as `serve` does
+        client = AsyncWebClient(token="xoxb-bench", base_url=servers.slack_url, session=http_session)
         app, _ = build_slack_app(interviewer, token="xoxb-bench", signing_secret=SECRET, client=client)
         by_text = {escape(q.text): q for q in bank.questions.values()}
 
@@ -680,6 +727,7 @@ async def drive(args, bank, store) -> tuple[Run, Served]:
         pairs = [(n, t) for n in range(1, args.sessions + 1) for t in range(1, args.answers + 1)]
         duplicate = set(rng.sample(pairs, round(len(pairs) * args.duplicates)))
         run.candidates = [Candidate(n=n, user=f"U{n:04d}", channel=f"C{n:04d}") for n in range(1, args.sessions + 1)]
+        store.counting = True
         run.cpu.begin()
         run.started = time.perf_counter()
         ticker = asyncio.create_task(loop_lag(run.lag_ms))
@@ -689,9 +737,11 @@ async def drive(args, bank, store) -> tuple[Run, Served]:
             for who in run.candidates
         ))
         run.cpu.end()
+        store.counting = False
         ticker.cancel()
         await asyncio.sleep(0.3)  # late duplicates would show up here
         served = await servers.finish()
+        await http_session.close()
     finally:
         await servers.kill()
     return run, served
@@ -724,7 +774,7 @@ def spread(values: list[float], unit: str = "s", digits: int = 2) -> str:
             f"max {max(values):.{digits}f} {unit}")
 
 
-def report(run: Run, stored: Stored, served: Served, args) -> bool:
+def report(run: Run, stored: Stored, served: Served, args, store) -> bool:
     sessions, answers = args.sessions, args.answers
     limit = answers * args.latency
     target = TARGET_FACTOR * limit
@@ -763,6 +813,12 @@ def report(run: Run, stored: Stored, served: Served, args) -> bool:
         print(f"  this process's CPU over the timed phase ({cpu.wall:.1f} s): {cpu.process:.1f} s = event loop thread "
               f"{cpu.loop:.1f} s + to_thread workers {cpu.workers:.1f} s + other threads {rest:.1f} s; servers {where}"
               + (f" used {served.cpu_s:.1f} s" if served.cpu_s is not None else ""))
+    if store.calls:
+        turns = max(1, sum(len(who.sent) for who in run.candidates))
+        listing = ", ".join(f"{name} {n / turns:.1f}" for name, n in store.calls.most_common())
+        calls = sum(store.calls.values())
+        print(f"  store calls in the timed phase: {calls} ({calls / turns:.1f} per answer, starts and ends included: "
+              f"{listing}), their CPU {sum(store.cpu_s.values()):.1f} s")
     if run.lag_ms:
         late = sum(1 for v in run.lag_ms if v > 50)
         print(f"  event loop lag (lateness of a 10 ms timer, {len(run.lag_ms)} ticks): {spread(run.lag_ms, 'ms', 0)}; "
@@ -826,9 +882,9 @@ def main() -> int:
                         help="run the mock Slack API and the stub model in this process (default: a child process)")
     parser.add_argument("--stub-backlog", type=int, default=128,
                         help="listen backlog of the stub model server (default 128; the stub's own default is 5)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="size of the loop's default executor (asyncio.to_thread); default 0: asyncio's own, "
-                             f"min(32, cpus + 4) = {min(32, (os.cpu_count() or 1) + 4)} here")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="size of the loop's default executor (asyncio.to_thread); default 32, as `interviewer serve slack` "
+                             f"sets it; 0: asyncio's own, min(32, cpus + 4) = {min(32, (os.cpu_count() or 1) + 4)} here")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one post (default 60)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
@@ -841,7 +897,6 @@ def main() -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     from interviewer.rubrics import RubricBank
-    from interviewer.store import Store
 
     bank = RubricBank.load()
     executor = args.threads or min(32, (os.cpu_count() or 1) + 4)
@@ -850,13 +905,13 @@ def main() -> int:
           f"stub model {args.latency:g} s per assess call, {args.duplicates:.0%} of answers delivered twice; "
           f"mock Slack API and stub model {where}; to_thread pool {executor} threads, {os.cpu_count()} cpus:")
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/bench.db")
+        store = counting_store(f"sqlite:///{tmp}/bench.db")
         try:
             run, served = asyncio.run(drive(args, bank, store))
             stored = read_back(store, run, args.answers)
         finally:
             store.close()
-    valid = report(run, stored, served, args)
+    valid = report(run, stored, served, args, store)
     return 0 if valid else 1  # PASS or FAIL exit 0; only a run whose setup did not hold is invalid
 
 

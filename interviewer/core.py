@@ -12,11 +12,13 @@ import logging
 import random
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Protocol
 
-from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
+from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, TurnRecord, Verdict
 from interviewer.engines.base import AssessContext, Engine, Passage
 from interviewer.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals
 from interviewer.replies import Reply, help_text, parse_command
@@ -35,6 +37,12 @@ MATERIAL_PASSAGES = 3
 MATERIAL_CACHE = 256
 DEFAULT_DIFFICULTY = 2
 BUTTONS = ["hint", "skip", "repeat", "end"]
+
+
+@dataclass
+class _Transcript:
+    turns: list[TurnRecord]
+    grades: dict[int, Assessment]
 
 
 class InterviewError(Exception):
@@ -69,9 +77,11 @@ class Interviewer:
         self.store = store
         self.max_answer_chars = max_answer_chars
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._arrivals: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # per session key
         self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
         self.retriever = retriever
         self._material_tasks: dict[str, asyncio.Task[list[Passage]]] = {}
+        self._transcripts: dict[str, _Transcript] = {}  # only while the session's lock is held
 
     # public API ---------------------------------------------------------------------------
 
@@ -95,7 +105,7 @@ class Interviewer:
             topics=options.topics,
             questions=count,
         )
-        async with self._locks[session.id]:
+        async with self._working_on(session):
             await self._progress(session, reply)
         return session, reply
 
@@ -105,6 +115,10 @@ class Interviewer:
         ``on_utterance`` receives the interviewer's next words while a model streams them (the
         REPL shows them as they arrive); the returned Reply holds the same text in full.
         """
+        async with self._arrivals[turn.session_key]:  # before any await: turns keep their arrival order
+            return await self._handle_arrived(turn, event_id, on_utterance)
+
+    async def _handle_arrived(self, turn: Turn, event_id: str | None, on_utterance: UtteranceSink | None) -> Reply:
         session = await self.active_session(turn.session_key)
         if session is None:
             return Reply().add("notice", "There is no interview running here. Start one first.", reason="no_session")
@@ -112,7 +126,7 @@ class Interviewer:
             return Reply(session_id=session.id).add(
                 "notice", "This interview belongs to someone else.", reason="not_owner", owner=session.user_key
             )
-        async with self._locks[session.id]:
+        async with self._working_on(session):
             token = _utterance_sink.set(on_utterance)  # per task: concurrent sessions never share a sink
             try:
                 return await self._handle(session, turn.text, event_id)
@@ -126,7 +140,7 @@ class Interviewer:
     async def resume(self, session: Session) -> Reply:
         """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
         reply = Reply(session_id=session.id)
-        async with self._locks[session.id]:
+        async with self._working_on(session):
             state = await self._state(session)
             done = len(state.closed)
             reply.add(
@@ -227,7 +241,7 @@ class Interviewer:
 
     async def _grade(self, session: Session, current: QuestionState, reply: Reply) -> bool:
         question = self._question(current.question_id)
-        answer_turn = next(t for t in await asyncio.to_thread(self.store.turns, session.id) if t.seq == current.pending_answer_seq)
+        answer_turn = next(t for t in (await self._transcript(session)).turns if t.seq == current.pending_answer_seq)
         focus = answer_turn.meta.get("focus") or None
         context = await self._context(session, question, current) if getattr(self.engine, "wants_context", False) else None
         try:
@@ -242,7 +256,7 @@ class Interviewer:
             assessment = assessment.model_copy(update={"score": score_verdicts(question, assessment.verdicts, assessment.misconceptions)})
         if len(answer_turn.text) > self.max_answer_chars and not any("truncated" in n for n in assessment.notes):
             assessment.notes.append(f"answer truncated to its first {self.max_answer_chars:,} characters for grading")
-        await asyncio.to_thread(self.store.add_assessment, session.id, answer_turn.seq, assessment)
+        await self._add_assessment(session, answer_turn.seq, assessment)
         if assessment.fallback:
             reply.add(
                 "notice",
@@ -254,7 +268,7 @@ class Interviewer:
 
     async def _context(self, session: Session, question: Question, current: QuestionState) -> AssessContext:
         """The conversation on this question so far, retrieved material, and whether a follow-up may come."""
-        turns = await asyncio.to_thread(self.store.turns, session.id)
+        turns = (await self._transcript(session)).turns
         conversation: list[tuple[str, str]] = []
         graded_seq = current.pending_answer_seq or turns[-1].seq + 1
         for turn in turns:  # the question itself is in the prompt already
@@ -297,9 +311,9 @@ class Interviewer:
             question_id=question.id, verdicts=verdicts, score=0.0, engine="skip",
             rubric_hash=question.content_hash, notes=["skipped"],
         )
-        turns = await asyncio.to_thread(self.store.turns, session.id)
+        turns = (await self._transcript(session)).turns
         skip_seq = max(t.seq for t in turns if t.kind == "command" and t.text == "skip")
-        await asyncio.to_thread(self.store.add_assessment, session.id, skip_seq, assessment)
+        await self._add_assessment(session, skip_seq, assessment)
 
     async def _decide(self, session: Session, state: SessionState, current: QuestionState, reply: Reply) -> None:
         """After a grade: follow up on the most important gap, or close the question."""
@@ -443,7 +457,7 @@ class Interviewer:
     async def _finish(self, session: Session, state: SessionState, reply: Reply) -> None:
         questions = {**self.bank.questions, **self._generated}
         data = summary_data(state, questions)
-        grades = list((await asyncio.to_thread(self.store.assessments, session.id)).values())
+        grades = list((await self._transcript(session)).grades.values())
         coaching_usage = await self._coach(state, questions, grades, data)
         usage = usage_totals(grades, coaching_usage)
         if usage is not None:
@@ -476,9 +490,36 @@ class Interviewer:
 
     # helpers ------------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _working_on(self, session: Session) -> AsyncIterator[None]:
+        """Hold the session's lock; while it is held the transcript is read once and kept in step
+        with every write, instead of being read again at each step (the store stays the truth:
+        the copy is dropped when the lock is released)."""
+        async with self._locks[session.id]:
+            self._transcripts.pop(session.id, None)
+            try:
+                yield
+            finally:
+                self._transcripts.pop(session.id, None)
+
+    async def _transcript(self, session: Session) -> _Transcript:
+        cached = self._transcripts.get(session.id)
+        if cached is None:
+            turns, grades = await asyncio.to_thread(self.store.transcript, session.id)
+            cached = self._transcripts[session.id] = _Transcript(turns, grades)
+        return cached
+
+    async def _add_assessment(self, session: Session, seq: int, assessment: Assessment) -> None:
+        stored = await asyncio.to_thread(self.store.add_assessment, session.id, seq, assessment)
+        cached = self._transcripts.get(session.id)
+        if stored and cached is not None:
+            cached.grades[seq] = assessment
+        else:  # graded elsewhere meanwhile: read the store again
+            self._transcripts.pop(session.id, None)
+
     async def _state(self, session: Session) -> SessionState:
-        turns = await asyncio.to_thread(self.store.turns, session.id)
-        grades = await asyncio.to_thread(self.store.assessments, session.id)
+        transcript = await self._transcript(session)
+        turns, grades = transcript.turns, transcript.grades
         for turn in turns:
             stored = turn.meta.get("question") if turn.kind == "question" else None
             if stored and turn.question_id not in self.bank.questions and turn.question_id not in self._generated:
@@ -491,7 +532,11 @@ class Interviewer:
         return self.bank.get(question_id)
 
     async def _append(self, session: Session, **fields):
-        return await asyncio.to_thread(lambda: self.store.append_turn(session.id, **fields))
+        record = await asyncio.to_thread(lambda: self.store.append_turn(session.id, **fields))
+        cached = self._transcripts.get(session.id)
+        if record is not None and cached is not None:
+            cached.turns.append(record)
+        return record
 
     def validate(self, options: SessionOptions) -> SessionOptions:
         """The options with topics resolved to slugs; InterviewError (for the user) if unusable."""

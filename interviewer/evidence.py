@@ -53,7 +53,8 @@ _DIRECTED_AT_GRADER = re.compile(
             r"\b(all|every)\s+(rubric\s+)?points?\s+(are\s+|is\s+|as\s+)?(covered|correct)\b",
             r"\"(verdict|point_id|evidence|score|points)\"\s*:",
             r"</?\s*(system|assistant|user|candidate_answer|rubric|instructions?)\s*>",
-            r"\b(you are now|as the grader|dear grader|note to (the )?grader|system prompt|new instructions|developer mode)\b",
+            r"\b(you are now|as the grader|dear grader|note to (the )?grader|new instructions:|developer mode)",
+            r"\b(ignore|override|reveal|print)\s+(the|your)\s+system\s+prompt\b",
         ]
     ),
     re.IGNORECASE,

@@ -119,15 +119,18 @@ def summary_data(state: SessionState, questions: dict[str, Question]) -> dict[st
     }
 
 
+def score_label(row: dict[str, Any]) -> str:
+    """A summary row's score as every channel shows it: '7.5/10', '0.0/10 (skipped)', 'not answered'."""
+    label = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
+    return label + (" (skipped)" if row.get("skipped") else "")
+
+
 def summary_text(data: dict[str, Any]) -> str:
     if not data["questions"]:
         return "Interview ended before any question was answered. Nothing to score yet."
     lines = ["Interview summary"]
     for n, row in enumerate(data["questions"], start=1):
-        score = "not answered" if row["score"] is None else f"{row['score']:.1f}/10"
-        if row["skipped"]:
-            score += " (skipped)"
-        lines.append(f"  {n}. [{row['topic']}, level {row['difficulty']}] {score}  {row['question']}")
+        lines.append(f"  {n}. [{row['topic']}, level {row['difficulty']}] {score_label(row)}  {row['question']}")
     if data["average"] is not None:
         lines.append(f"Average: {data['average']:.1f}/10")
     if data["topics"]:

@@ -6,13 +6,16 @@ turn intact; each append is its own transaction, committed before grading starts
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
@@ -85,6 +88,7 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: AbstractContextManager[object] = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
         if auto_migrate:
             try:
                 if current_revision(self.engine) != HEAD_REVISION:
@@ -94,6 +98,14 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def _writing(self) -> Iterator[OrmSession]:
+        """A write transaction. SQLite takes one writer at a time and makes the others sleep in
+        its busy handler (in steps of up to 100 ms); queueing writers on a lock in this process
+        instead hands the database over the moment it is free."""
+        with self._write_lock, self._sessions.begin() as db:
+            yield db
 
     # sessions -----------------------------------------------------------------------------
 
@@ -112,7 +124,7 @@ class Store:
             created_at=now,
             updated_at=now,
         )
-        with self._sessions.begin() as db:
+        with self._writing() as db:
             db.add(row)
         return self._to_session(row)
 
@@ -152,7 +164,7 @@ class Store:
 
     def finish_session(self, session_id: str) -> None:
         now = utcnow()
-        with self._sessions.begin() as db:
+        with self._writing() as db:
             row = db.get(SessionRow, session_id)
             if row is not None:
                 row.status = "finished"
@@ -216,7 +228,7 @@ class Store:
         """Append one turn and commit it. Returns None when ``event_id`` was already stored."""
         for _attempt in range(5):
             try:
-                with self._sessions.begin() as db:
+                with self._writing() as db:
                     return self._append(db, session_id, role, kind, text, question_id, meta or {}, event_id)
             except IntegrityError:
                 if event_id is not None and self._has_event(session_id, event_id):
@@ -235,25 +247,18 @@ class Store:
         meta: dict,
         event_id: str | None,
     ) -> TurnRecord:
-        seq = (db.scalar(select(func.max(TurnRow.seq)).where(TurnRow.session_id == session_id)) or 0) + 1
+        # Plain statements, not ORM objects: this runs for every line of every interview.
         now = utcnow()
-        db.add(
-            TurnRow(
-                session_id=session_id,
-                seq=seq,
-                role=role,
-                kind=kind,
-                text=text,
-                question_id=question_id,
-                meta=meta,
-                event_id=event_id,
-                created_at=now,
+        touched = db.execute(update(SessionRow).where(SessionRow.id == session_id).values(updated_at=now)).rowcount
+        if not touched:
+            raise StoreError(f"no session {session_id}")
+        seq = (db.scalar(select(func.max(TurnRow.seq)).where(TurnRow.session_id == session_id)) or 0) + 1
+        db.execute(
+            insert(TurnRow).values(
+                session_id=session_id, seq=seq, role=role, kind=kind, text=text,
+                question_id=question_id, meta=meta, event_id=event_id, created_at=now,
             )
         )
-        session = db.get(SessionRow, session_id)
-        if session is None:
-            raise StoreError(f"no session {session_id}")
-        session.updated_at = now
         return TurnRecord(
             session_id=session_id, seq=seq, role=role, kind=kind, text=text,  # type: ignore[arg-type]
             question_id=question_id, meta=meta, created_at=now,
@@ -267,20 +272,29 @@ class Store:
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         with self._sessions() as db:
-            rows = db.scalars(select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq)).all()
-            return [
-                TurnRecord(
-                    session_id=r.session_id, seq=r.seq, role=r.role, kind=r.kind, text=r.text,  # type: ignore[arg-type]
-                    question_id=r.question_id, meta=r.meta or {}, created_at=_as_utc(r.created_at),
-                )
-                for r in rows
-            ]
+            return self._turns(db, session_id)
+
+    def transcript(self, session_id: str) -> tuple[list[TurnRecord], dict[int, Assessment]]:
+        """Turns and grades of a session, read together in one transaction."""
+        with self._sessions() as db:
+            return self._turns(db, session_id), self._assessments(db, session_id)
+
+    @staticmethod
+    def _turns(db: OrmSession, session_id: str) -> list[TurnRecord]:
+        rows = db.scalars(select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq)).all()
+        return [
+            TurnRecord(
+                session_id=r.session_id, seq=r.seq, role=r.role, kind=r.kind, text=r.text,  # type: ignore[arg-type]
+                question_id=r.question_id, meta=r.meta or {}, created_at=_as_utc(r.created_at),
+            )
+            for r in rows
+        ]
 
     # assessments --------------------------------------------------------------------------
 
     def add_assessment(self, session_id: str, turn_seq: int, assessment: Assessment) -> bool:
         """Store the grade of one candidate turn; False if that turn was already graded."""
-        row = AssessmentRow(
+        row = dict(
             session_id=session_id,
             turn_seq=turn_seq,
             question_id=assessment.question_id,
@@ -303,8 +317,8 @@ class Store:
             created_at=utcnow(),
         )
         try:
-            with self._sessions.begin() as db:
-                db.add(row)
+            with self._writing() as db:
+                db.execute(insert(AssessmentRow).values(**row))
         except IntegrityError:
             return False
         return True
@@ -312,22 +326,26 @@ class Store:
     def assessments(self, session_id: str) -> dict[int, Assessment]:
         """Grades of a session keyed by the seq of the candidate turn they grade."""
         with self._sessions() as db:
-            rows = db.scalars(
-                select(AssessmentRow).where(AssessmentRow.session_id == session_id).order_by(AssessmentRow.turn_seq)
-            ).all()
-            return {
-                r.turn_seq: Assessment(
-                    question_id=r.question_id, verdicts=r.verdicts, misconceptions=r.misconceptions,
-                    score=r.score, engine=r.engine, model=r.model, prompt_version=r.prompt_version,
-                    rubric_hash=r.rubric_hash, latency_ms=r.latency_ms, tokens=r.tokens, cost=r.cost,
-                    notes=r.notes or [], tokens_in=r.tokens_in, tokens_out=r.tokens_out, fallback=r.fallback,
-                    utterance=r.utterance, follow_up_point=r.follow_up_point,
-                )
-                for r in rows
-            }
+            return self._assessments(db, session_id)
+
+    @staticmethod
+    def _assessments(db: OrmSession, session_id: str) -> dict[int, Assessment]:
+        rows = db.scalars(
+            select(AssessmentRow).where(AssessmentRow.session_id == session_id).order_by(AssessmentRow.turn_seq)
+        ).all()
+        return {
+            r.turn_seq: Assessment(
+                question_id=r.question_id, verdicts=r.verdicts, misconceptions=r.misconceptions,
+                score=r.score, engine=r.engine, model=r.model, prompt_version=r.prompt_version,
+                rubric_hash=r.rubric_hash, latency_ms=r.latency_ms, tokens=r.tokens, cost=r.cost,
+                notes=r.notes or [], tokens_in=r.tokens_in, tokens_out=r.tokens_out, fallback=r.fallback,
+                utterance=r.utterance, follow_up_point=r.follow_up_point,
+            )
+            for r in rows
+        }
 
     def delete_session(self, session_id: str) -> None:
-        with self._sessions.begin() as db:
+        with self._writing() as db:
             db.execute(delete(AssessmentRow).where(AssessmentRow.session_id == session_id))
             db.execute(delete(TurnRow).where(TurnRow.session_id == session_id))
             db.execute(delete(SessionRow).where(SessionRow.id == session_id))

@@ -273,7 +273,52 @@ class _StubHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class StubLLMServer:
+class _LoopbackServer:
+    """Start/stop of a test server on 127.0.0.1: a free port, a daemon thread, a prompt stop."""
+
+    _httpd: ThreadingHTTPServer | None
+    _thread: threading.Thread | None
+    _stopping: threading.Event
+
+    def _new_server(self) -> ThreadingHTTPServer:
+        raise NotImplementedError
+
+    def _after_close(self) -> None:
+        """Anything left to release once the port is closed."""
+
+    def start(self) -> Any:
+        """Bind a free port and serve in a daemon thread; returns self."""
+        if self._httpd is not None:
+            raise RuntimeError(f"{type(self).__name__} is already started")
+        self._stopping.clear()
+        self._httpd = self._new_server()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting and release the port without waiting for slow handlers."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping on a delay; they then drop their reply
+        httpd.shutdown()
+        httpd.server_close()
+        self._after_close()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class StubLLMServer(_LoopbackServer):
     """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1 for offline tests."""
 
     def __init__(self, rule: Responder | None = None) -> None:
@@ -303,35 +348,9 @@ class StubLLMServer:
         with self._lock:
             return len(self.requests)
 
-    def start(self) -> StubLLMServer:
-        """Bind a free port and serve in a daemon thread."""
-        if self._httpd is not None:
-            raise RuntimeError("StubLLMServer is already started")
-        self._stopping.clear()
-        self._httpd = _StubHTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="stub-llm-server", daemon=True
-        )
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop accepting and release the port without waiting for slow handlers."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()  # wakes handlers sleeping on a delay; they then drop their reply
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
-            self._thread = None
-
-    def __enter__(self) -> StubLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _new_server(self) -> ThreadingHTTPServer:
+        return _StubHTTPServer(self)
 
     def _next_reply(self, request: dict) -> StubReply:
         """Record the request, then take the queue's head, else ask the rule, else a 500."""
@@ -398,7 +417,9 @@ def grading_reply(
 ) -> str:
     """A valid grading JSON for an assess request: quotes come from the answer itself."""
     answer = prompt_answer(request)
-    first_sentence = re.split(r"(?<=[.!?])\s", answer.strip())[0][:200] if answer.strip() else ""
+    first_sentence = re.split(r"(?<=[.!?])\s", answer.strip())[0] if answer.strip() else ""
+    if len(first_sentence) > 200:  # a quote cut mid-word would fail the evidence check
+        first_sentence = first_sentence[:200].rsplit(" ", 1)[0]
     points = []
     for point_id in prompt_points(request):
         chosen = verdict(point_id, answer) if callable(verdict) else verdict
@@ -521,7 +542,7 @@ class _SlackHTTPServer(_StubHTTPServer):
         self.mock = mock
 
 
-class MockSlackAPI:
+class MockSlackAPI(_LoopbackServer):
     """A Slack Web API on 127.0.0.1 that records calls and answers like Slack.
 
     ``calls`` holds ``(method, params)`` in arrival order and ``tokens`` the bearer token of each;
@@ -553,26 +574,10 @@ class MockSlackAPI:
             raise RuntimeError("MockSlackAPI is not started")
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/api/"
 
-    def start(self) -> MockSlackAPI:
-        """Bind a free port and serve in a daemon thread."""
-        if self._httpd is not None:
-            raise RuntimeError("MockSlackAPI is already started")
-        self._stopping.clear()
-        self._httpd = _SlackHTTPServer(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-slack-api", daemon=True
-        )
-        self._thread.start()
-        return self
+    def _new_server(self) -> ThreadingHTTPServer:
+        return _SlackHTTPServer(self)
 
-    def stop(self) -> None:
-        """Stop accepting, drop open connections and release the port without waiting for handlers."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()  # wakes handlers sleeping on a delay; they then drop their reply
-        httpd.shutdown()
-        httpd.server_close()
+    def _after_close(self) -> None:
         with self._changed:
             connections, self._connections = list(self._connections), set()
         for connection in connections:  # handlers parked on a kept-alive socket read EOF and exit
@@ -580,15 +585,6 @@ class MockSlackAPI:
                 connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
-            self._thread = None
-
-    def __enter__(self) -> MockSlackAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what arrived ------------------------------------------------------------------------------
 

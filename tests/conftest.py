@@ -60,3 +60,15 @@ def material_index(tmp_path_factory: pytest.TempPathFactory):
     report = ensure_material(kb)
     assert report.problems == [] and report.added >= 24
     return data_dir, kb
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Let background native work (embedding, indexing) finish before the interpreter exits:
+    a daemon thread still inside torch at shutdown aborts the process (exit code 134)."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and thread.daemon and thread.name.startswith(
+            ("prepare-", "embedder-load", "few-shot-", "material-retriever")
+        ):
+            thread.join(timeout=120)

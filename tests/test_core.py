@@ -254,3 +254,15 @@ async def test_ending_during_a_follow_up_still_gives_the_scorecard(tiny_bank, st
     assert ended.messages[0].data["score"] == 5.0 and not ended.messages[0].data["skipped"]
     assert [row["question_id"] for row in ended.messages[1].data["questions"]] == ["tiny-one"]
     assert len(engine.calls) == 1
+
+
+async def test_turns_sent_at_once_are_handled_in_arrival_order(tiny_bank, store) -> None:
+    import asyncio
+
+    interviewer, engine = make(tiny_bank, store, rule=keyword_rule, delay=0.05)
+    session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=["tiny-one", "tiny-two"], max_follow_ups=0))
+    replies = await asyncio.gather(*(say(interviewer, session, text) for text in ("alpha is beta", "omega is the end", "hint")))
+    assert [c[1] for c in engine.calls] == ["alpha is beta", "omega is the end"]
+    assert replies[1].finished and replies[2].messages[0].data["reason"] == "no_session"   # the last came after the end
+    answers = [t.text for t in store.turns(session.id) if t.kind == "answer"]
+    assert answers == ["alpha is beta", "omega is the end"]

@@ -212,7 +212,8 @@ async def test_a_priced_model_stores_its_cost(bank, store) -> None:
     reply = json.dumps({"analysis": "", "misconceptions": [], "follow_up_point": None, "utterance": "Thanks.",
                         "points": [{"point_id": p.id, "reasoning": "", "verdict": "covered", "evidence": "RAG retrieves documents"}
                                    for p in question.points]})
-    engine = LLMEngine(ModelConfig(model="openai/gpt-4o-mini", api_key="sk-test", extra={"mock_response": reply}))
+    engine = LLMEngine(ModelConfig(model="openai/gpt-4o-mini", api_key="sk-test", extra={"mock_response": reply}),
+                       fallback=ScriptedEngine(name="offline"))
     interviewer = Interviewer(bank, engine, store)
     session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=QUESTIONS[:1]))
     done = await say(interviewer, session, "RAG retrieves documents and puts them in the prompt.")

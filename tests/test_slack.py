@@ -361,3 +361,44 @@ async def test_socket_mode_requests_reach_the_same_handlers(slack, store) -> Non
     assert response.status == 200
     [question] = await slack.wait_for_async("chat.postMessage", 1)
     assert question["thread_ts"] == "1750000000.000001" and "What is omega?" in question["text"]
+
+
+def test_serve_slack_over_http_end_to_end(slack, tmp_path: Path) -> None:
+    """The real `interviewer serve slack --http` process: signed requests over loopback, posts to the mock."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
+           "INTERVIEWER_RUBRIC_DIRS": json.dumps([str(FIXTURES / "tiny.yaml")])}
+    server = subprocess.Popen([sys.executable, "-m", "interviewer", "serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/slack/events"
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        body = urlencode({"team_id": TEAM, "channel_id": CHANNEL, "user_id": OWNER, "command": "/interview", "text": "tiny -n 1",
+                          "response_url": f"{slack.url}response_url.{OWNER}"})
+        stamp = str(int(time.time()))
+        headers = {"content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": stamp,
+                   "x-slack-signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)}
+        assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
+        root, question = slack.wait_for("chat.postMessage", 2, timeout=60)
+        assert question["thread_ts"] and "What is omega?" in question["text"]
+        assert set(slack.tokens) == {"xoxb-e2e"}
+        forged = {**headers, "x-slack-signature": "v0=" + "0" * 64}
+        assert httpx.post(url, content=body, headers=forged, timeout=10).status_code == 401
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=20)
+    assert "Traceback" not in err, err

@@ -95,6 +95,8 @@ class LLMEngine:
         self.fallback.warm_up()
 
     def prepare(self, question: Question) -> None:
+        """While the candidate reads the question: build its few-shot block and warm the fallback."""
+        threading.Thread(target=self._examples, args=(question, rubric_points(question)), name=f"few-shot-{question.id}", daemon=True).start()
         prepare = getattr(self.fallback, "prepare", None)
         if prepare is not None:
             prepare(question)
@@ -102,11 +104,13 @@ class LLMEngine:
     def _examples(self, question: Question, points: list[RubricPoint]) -> list[dict[str, str]]:
         """Few-shot pairs depend on the rubric only: built once per rubric version."""
         key = question.content_hash
-        if key not in self._few_shot:
+        examples = self._few_shot.get(key)
+        if examples is None:
+            examples = few_shot_examples(question, points)
             if len(self._few_shot) >= 512:
                 self._few_shot.clear()
-            self._few_shot[key] = few_shot_examples(question, points)
-        return self._few_shot[key]
+            self._few_shot[key] = examples
+        return examples
 
     # grading ------------------------------------------------------------------------------
 

@@ -63,19 +63,21 @@ def conversation_block(conversation: Sequence[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def _evidence_sentence(answer: str, point: RubricPoint) -> str | None:
-    """The example answer's sentence that best states ``point`` (few-shot evidence must be verbatim)."""
-    sentences = split_sentences(answer)
+def _evidence_sentence(sentences: list[tuple[str, list[str]]], point: RubricPoint) -> str | None:
+    """The example answer's sentence that best states ``point`` (few-shot evidence must be verbatim).
+
+    ``sentences`` are the answer's sentences with their tokens, split once per example.
+    """
     if not sentences:
         return None
     wanted = set(content_words(" ".join([point.text, *point.aliases])))
 
-    def fit(sentence: str) -> float:
-        tokens = words(sentence)
+    def fit(item: tuple[str, list[str]]) -> float:
+        tokens = item[1]
         cues = cue_coverage(point.keywords, tokens) if point.keywords else 0.0
         return cues + len(wanted & set(tokens)) / max(len(wanted), 1)
 
-    return max(sentences, key=fit)
+    return max(sentences, key=fit)[0]
 
 
 REASONING = {
@@ -87,16 +89,17 @@ REASONING = {
 
 def example_grading(question: Question, example: GradedExample, points: Sequence[RubricPoint]) -> str:
     """The JSON reply we would want for a graded example: its verdicts, verbatim evidence, next words."""
+    sentences = [(sentence, words(sentence)) for sentence in split_sentences(example.answer)]
     judged = []
     for point in points:
         verdict = example.verdicts.get(point.id, Verdict.missed)
-        evidence = _evidence_sentence(example.answer, point) if verdict != Verdict.missed else None
+        evidence = _evidence_sentence(sentences, point) if verdict != Verdict.missed else None
         judged.append({"point_id": point.id, "reasoning": REASONING[verdict], "evidence": evidence, "verdict": verdict.value})
     found = []
     for misconception_id in example.misconceptions:
         misconception = next(m for m in question.misconceptions if m.id == misconception_id)
         probe = RubricPoint(id="m", text=misconception.claim, keywords=misconception.keywords, follow_up="-", hint="-")
-        found.append({"misconception_id": misconception_id, "evidence": _evidence_sentence(example.answer, probe)})
+        found.append({"misconception_id": misconception_id, "evidence": _evidence_sentence(sentences, probe)})
     gaps = [p for p in points if example.verdicts.get(p.id, Verdict.missed) != Verdict.covered]
     target = max(gaps, key=lambda p: p.weight) if gaps else None
     if target is not None:
