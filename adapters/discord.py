@@ -22,7 +22,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from interviewer.adapters.discord_render import Outgoing, render
+from interviewer.adapters.discord_render import render
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
 from interviewer.replies import Reply
@@ -30,6 +30,7 @@ from interviewer.replies import Reply
 log = logging.getLogger(__name__)
 
 CHANNEL = "discord"
+SHOW_MESSAGES = 5
 CONTROL = re.compile(r"interview:(?P<action>hint|skip|end):(?P<session>[0-9a-f]{32})")
 BUTTONS = (("hint", "Hint", discord.ButtonStyle.secondary), ("skip", "Skip", discord.ButtonStyle.secondary), ("end", "End", discord.ButtonStyle.danger))
 
@@ -121,12 +122,17 @@ class DiscordChannel:
             await interaction.followup.send(f"You have no interview `{id[:40]}`. See `/interview history`.", ephemeral=True)
             return
         turns = await asyncio.to_thread(store.turns, session.id)
-        summary = next((t.text for t in reversed(turns) if t.kind == "summary"), None)
-        text = summary or "\n\n".join(t.text for t in turns if t.kind in ("question", "feedback"))
-        for message in render(Reply().add("notice", f"Interview {session.id[:8]} ({session.created_at:%Y-%m-%d}, {session.status})")) + [
-            Outgoing(content=piece) for piece in _code_blocks(text)
-        ]:
-            await interaction.followup.send(content=message.content, ephemeral=True)
+        labels = {"question": "Question", "follow_up": "Follow-up", "answer": "You", "feedback": "Feedback", "summary": "Summary"}
+        text = "\n\n".join(f"{labels[t.kind]}: {t.text}" for t in turns if t.kind in labels)
+        pieces = _code_blocks(text)
+        if len(pieces) > SHOW_MESSAGES:  # keep the end, which has the summary
+            pieces = pieces[-SHOW_MESSAGES:]
+        header = f"Interview `{session.id[:8]}` · {session.created_at:%Y-%m-%d %H:%M} UTC · {session.status}"
+        if len(pieces) < len(_code_blocks(text)):
+            header += " (the latest part; earlier turns left out)"
+        await interaction.followup.send(content=header, ephemeral=True)
+        for piece in pieces:
+            await interaction.followup.send(content=piece, ephemeral=True)
 
     async def end(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
