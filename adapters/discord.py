@@ -23,6 +23,7 @@ import discord
 from discord import app_commands
 
 from interviewer.adapters.discord_render import render
+from interviewer.config import ConfigError
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
 from interviewer.replies import Reply
@@ -300,4 +301,12 @@ class InterviewBot(discord.Client):
 def serve(interviewer: Interviewer, token: str, *, guild_id: int | None, message_content: bool, default_questions: int) -> None:
     """Connect to the gateway and run until interrupted."""
     bot = InterviewBot(DiscordChannel(interviewer, default_questions=default_questions), guild_id=guild_id, message_content=message_content)
-    bot.run(token, log_handler=None)
+    try:
+        bot.run(token, log_handler=None)
+    except discord.LoginFailure:
+        raise ConfigError("Discord rejected DISCORD_TOKEN (improper token); copy it again from the developer portal") from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigError(
+            "the Message Content intent is not enabled for this bot: enable it under Bot > Privileged Gateway Intents, "
+            "or run with --no-message-content"
+        ) from None

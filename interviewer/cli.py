@@ -302,17 +302,8 @@ def serve_discord(
     application.engine.warm_up()
     console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
     console.print("Connecting to Discord. Ctrl-C stops.")
-    import discord
-
     try:
         serve(application.interviewer, token, guild_id=guild_id, message_content=not no_message_content, default_questions=settings.questions)
-    except discord.LoginFailure:
-        raise UserError("Discord rejected DISCORD_TOKEN (improper token); copy it again from the developer portal") from None
-    except discord.PrivilegedIntentsRequired:
-        raise UserError(
-            "the Message Content intent is not enabled for this bot: enable it under Bot > Privileged Gateway Intents, "
-            "or run with --no-message-content"
-        ) from None
     except KeyboardInterrupt:
         console.print("Stopped.")
 
