@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from interviewer.domain import NonEmpty, Slug, Strict
 from interviewer.rubrics import describe_validation_error, read_yaml_mapping
 
+_NO_EXAMPLES: list[dict[str, str]] = []  # one shared empty list, so prompts without examples reuse one template
 ROLE_NAMES = {"system": "system", "human": "user", "ai": "assistant"}
 MessageDict = dict[str, str]
 
@@ -102,29 +103,45 @@ class ChatPrompt:
         self.persona = load_prompt("persona", directory)
         if self.persona.template is None:
             raise PromptError("persona prompt has no template")
+        self._templates: dict[int, tuple[list[dict[str, str]], Any]] = {}
 
     @property
     def version(self) -> str:
         return f"{self.spec.tag}.{self.persona.tag}"
 
-    def render(self, examples: list[dict[str, str]] | None = None, **values: Any) -> list[MessageDict]:
-        """Fill the template; ``examples`` are few-shot pairs for the ``few_shot`` block."""
-        from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
+    def _template(self, examples: list[dict[str, str]]) -> Any:
+        key = id(examples)
+        cached = self._templates.get(key)
+        if cached is None or cached[0] is not examples:  # the identity check guards against a reused id
+            if len(self._templates) >= 512:
+                self._templates.clear()
+            cached = self._templates[key] = (examples, _compose(self.spec, examples))
+        return cached[1]
 
-        parts: list[Any] = [(m.role, m.template) for m in self.spec.messages]
-        few_shot = self.spec.few_shot
-        if few_shot is not None and examples:
-            example_prompt = ChatPromptTemplate.from_messages([("human", few_shot.human), ("ai", few_shot.ai)])
-            parts.append(
-                FewShotChatMessagePromptTemplate(examples=examples[: few_shot.max_examples], example_prompt=example_prompt)
-            )
-        parts.extend((m.role, m.template) for m in self.spec.final)
-        template = ChatPromptTemplate.from_messages(parts)
+    def render(self, examples: list[dict[str, str]] | None = None, **values: Any) -> list[MessageDict]:
+        """Fill the template; ``examples`` are few-shot pairs for the ``few_shot`` block.
+
+        The composed template is kept per examples list (callers cache those per rubric), so a
+        turn only fills in values instead of rebuilding langchain objects.
+        """
+        template = self._template(examples or _NO_EXAMPLES)
         try:
             messages = template.format_messages(persona=self.persona.template.strip(), **values)
         except KeyError as exc:
             raise PromptError(f"prompt '{self.spec.id}' needs a value for {exc}") from None
         return [{"role": ROLE_NAMES[_role(m.type)], "content": str(m.content)} for m in messages]
+
+
+def _compose(spec: PromptFile, examples: list[dict[str, str]]) -> Any:
+    from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
+
+    parts: list[Any] = [(m.role, m.template) for m in spec.messages]
+    few_shot = spec.few_shot
+    if few_shot is not None and examples:
+        example_prompt = ChatPromptTemplate.from_messages([("human", few_shot.human), ("ai", few_shot.ai)])
+        parts.append(FewShotChatMessagePromptTemplate(examples=examples[: few_shot.max_examples], example_prompt=example_prompt))
+    parts.extend((m.role, m.template) for m in spec.final)
+    return ChatPromptTemplate.from_messages(parts)
 
 
 def _role(message_type: str) -> str:

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list at import
@@ -66,8 +67,9 @@ class CallResult:
     attempts: int = 1
 
 
+@lru_cache(maxsize=1)
 def litellm_module() -> Any:
-    """Import litellm quietly (its import takes about two seconds, so it happens on first use)."""
+    """Import and configure litellm once (its import takes about two seconds, so on first use)."""
     import litellm
 
     litellm.suppress_debug_info = True
