@@ -184,7 +184,7 @@ class Assessment(BaseModel):
     cost: float | None = None
     fallback: str | None = Field(default=None, description="Why the model engine fell back to the offline grader.")
     notes: list[str] = Field(default_factory=list)
-    utterance: str | None = Field(default=None, description="The model's next words; not stored (the turn is).")
+    utterance: str | None = Field(default=None, description="The model's next words (a follow-up or an acknowledgement).")
     follow_up_point: str | None = Field(default=None, description="The point the utterance follows up on.")
 
     def verdict_for(self, point_id: str) -> Verdict:
