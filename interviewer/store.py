@@ -8,22 +8,56 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import sessionmaker
 
 from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, utcnow
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
 
 HEAD_REVISION = "0002"
+
+_SESSIONS = SessionRow.__table__
+_TURNS = TurnRow.__table__
+_ASSESSMENTS = AssessmentRow.__table__
+_ASSESSMENT_FIELDS = frozenset(Assessment.model_fields)
+
+_INSERT_SESSION = insert(_SESSIONS)
+_SESSION_BY_ID = select(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
+_ACTIVE_AT_KEY = (
+    select(_SESSIONS)
+    .where(_SESSIONS.c.session_key == bindparam("session_key"), _SESSIONS.c.status == "active")
+    .order_by(_SESSIONS.c.created_at.desc())
+    .limit(1)
+)
+_FINISH = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .values(status="finished", finished_at=bindparam("now"), updated_at=bindparam("now"))
+)
+_TOUCH = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id")).values(updated_at=bindparam("now"))
+_SEEN = (
+    select(_TURNS.c.question_id, func.max(_TURNS.c.created_at))
+    .join(_SESSIONS, _SESSIONS.c.id == _TURNS.c.session_id)
+    .where(_SESSIONS.c.user_key == bindparam("user_key"), _TURNS.c.kind == "question")
+    .group_by(_TURNS.c.question_id)
+)
+_LAST_SEQ = select(func.max(_TURNS.c.seq)).where(_TURNS.c.session_id == bindparam("session_id"))
+_INSERT_TURN = insert(_TURNS)
+_HAS_EVENT = select(_TURNS.c.id).where(
+    _TURNS.c.session_id == bindparam("session_id"), _TURNS.c.event_id == bindparam("event_id")
+).limit(1)
+_TURNS_OF = select(_TURNS).where(_TURNS.c.session_id == bindparam("session_id")).order_by(_TURNS.c.seq)
+_INSERT_ASSESSMENT = insert(_ASSESSMENTS)
+_ASSESSMENTS_OF = (
+    select(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id == bindparam("session_id")).order_by(_ASSESSMENTS.c.turn_seq)
+)
 
 
 class StoreError(Exception):
@@ -87,7 +121,6 @@ class Store:
             raise StoreError(f"cannot open the transcript store at {url!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: AbstractContextManager[object] = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
         if auto_migrate:
             try:
@@ -100,12 +133,16 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _writing(self) -> Iterator[OrmSession]:
+    def _writing(self) -> Iterator[Connection]:
         """A write transaction. SQLite takes one writer at a time and makes the others sleep in
         its busy handler (in steps of up to 100 ms); queueing writers on a lock in this process
         instead hands the database over the moment it is free."""
-        with self._write_lock, self._sessions.begin() as db:
+        with self._write_lock, self.engine.begin() as db:
             yield db
+
+    # Every statement below is Core, built once with bound parameters: this runs for every line of
+    # every interview, and the ORM's unit of work and per-call statement building cost more than
+    # the database itself.
 
     # sessions -----------------------------------------------------------------------------
 
@@ -114,81 +151,67 @@ class Store:
     ) -> Session:
         now = utcnow()
         session_id = uuid.uuid4().hex
-        row = SessionRow(
-            id=session_id,
-            session_key=session_key or session_id,
-            user_key=user_key,
-            channel=channel,
-            status="active",
-            options=options.model_dump(mode="json"),
-            created_at=now,
-            updated_at=now,
-        )
+        row = {
+            "id": session_id, "session_key": session_key or session_id, "user_key": user_key, "channel": channel,
+            "status": "active", "options": options.model_dump(mode="json"), "created_at": now, "updated_at": now,
+            "finished_at": None,
+        }
         with self._writing() as db:
-            db.add(row)
+            db.execute(_INSERT_SESSION, row)
         return self._to_session(row)
 
     def get_session(self, session_id: str) -> Session | None:
-        with self._sessions() as db:
-            row = db.get(SessionRow, session_id)
+        with self.engine.connect() as db:
+            row = db.execute(_SESSION_BY_ID, {"session_id": session_id}).mappings().first()
             return self._to_session(row) if row else None
 
     def find_session(self, prefix: str, user_key: str | None = None) -> Session | None:
         """A session by full id or unique id prefix (as printed in listings)."""
         if not prefix or not all(c in "0123456789abcdef" for c in prefix.lower()):
             return None
-        with self._sessions() as db:
-            query = select(SessionRow).where(SessionRow.id.startswith(prefix.lower()))
-            if user_key is not None:
-                query = query.where(SessionRow.user_key == user_key)
-            rows = db.scalars(query.limit(2)).all()
+        query = select(_SESSIONS).where(_SESSIONS.c.id.startswith(prefix.lower()))
+        if user_key is not None:
+            query = query.where(_SESSIONS.c.user_key == user_key)
+        with self.engine.connect() as db:
+            rows = db.execute(query.limit(2)).mappings().all()
             return self._to_session(rows[0]) if len(rows) == 1 else None
 
     def active_session(self, session_key: str) -> Session | None:
-        with self._sessions() as db:
-            row = db.scalars(
-                select(SessionRow)
-                .where(SessionRow.session_key == session_key, SessionRow.status == "active")
-                .order_by(SessionRow.created_at.desc())
-                .limit(1)
-            ).first()
+        with self.engine.connect() as db:
+            row = db.execute(_ACTIVE_AT_KEY, {"session_key": session_key}).mappings().first()
             return self._to_session(row) if row else None
 
     def latest_unfinished(self, user_key: str, channel: str | None = None) -> Session | None:
-        with self._sessions() as db:
-            query = select(SessionRow).where(SessionRow.user_key == user_key, SessionRow.status == "active")
-            if channel:
-                query = query.where(SessionRow.channel == channel)
-            row = db.scalars(query.order_by(SessionRow.updated_at.desc()).limit(1)).first()
+        query = select(_SESSIONS).where(_SESSIONS.c.user_key == user_key, _SESSIONS.c.status == "active")
+        if channel:
+            query = query.where(_SESSIONS.c.channel == channel)
+        with self.engine.connect() as db:
+            row = db.execute(query.order_by(_SESSIONS.c.updated_at.desc()).limit(1)).mappings().first()
             return self._to_session(row) if row else None
 
     def finish_session(self, session_id: str) -> None:
         now = utcnow()
         with self._writing() as db:
-            row = db.get(SessionRow, session_id)
-            if row is not None:
-                row.status = "finished"
-                row.finished_at = now
-                row.updated_at = now
+            db.execute(_FINISH, {"session_id": session_id, "now": now})
 
     def list_sessions(self, user_key: str | None = None, limit: int = 50) -> list[SessionSummary]:
-        with self._sessions() as db:
-            query = select(SessionRow).order_by(SessionRow.created_at.desc()).limit(limit)
-            if user_key is not None:
-                query = query.where(SessionRow.user_key == user_key)
-            rows = db.scalars(query).all()
+        query = select(_SESSIONS).order_by(_SESSIONS.c.created_at.desc()).limit(limit)
+        if user_key is not None:
+            query = query.where(_SESSIONS.c.user_key == user_key)
+        with self.engine.connect() as db:
+            rows = db.execute(query).mappings().all()
             summaries = []
             for row in rows:
                 grades = db.execute(
-                    select(AssessmentRow.question_id, AssessmentRow.score, AssessmentRow.engine)
-                    .where(AssessmentRow.session_id == row.id)
-                    .order_by(AssessmentRow.turn_seq)
+                    select(_ASSESSMENTS.c.question_id, _ASSESSMENTS.c.score, _ASSESSMENTS.c.engine)
+                    .where(_ASSESSMENTS.c.session_id == row["id"])
+                    .order_by(_ASSESSMENTS.c.turn_seq)
                 ).all()
                 final: dict[str, float] = {}
                 for question_id, score, _ in grades:
                     final[question_id] = score  # the last grade of a question is its final one
                 topics = db.scalars(
-                    select(TurnRow.meta).where(TurnRow.session_id == row.id, TurnRow.kind == "question")
+                    select(_TURNS.c.meta).where(_TURNS.c.session_id == row["id"], _TURNS.c.kind == "question")
                 ).all()
                 summaries.append(
                     SessionSummary(
@@ -196,20 +219,15 @@ class Store:
                         questions=len(final),
                         average_score=sum(final.values()) / len(final) if final else None,
                         engines=sorted({engine for _, _, engine in grades}),
-                        topics=sorted({m.get("topic", "") for m in topics if m.get("topic")}),
+                        topics=sorted({m.get("topic", "") for m in topics if m and m.get("topic")}),
                     )
                 )
             return summaries
 
     def seen_questions(self, user_key: str) -> dict[str, datetime]:
         """When the user was last asked each question, across all their sessions."""
-        with self._sessions() as db:
-            rows = db.execute(
-                select(TurnRow.question_id, func.max(TurnRow.created_at))
-                .join(SessionRow, SessionRow.id == TurnRow.session_id)
-                .where(SessionRow.user_key == user_key, TurnRow.kind == "question")
-                .group_by(TurnRow.question_id)
-            ).all()
+        with self.engine.connect() as db:
+            rows = db.execute(_SEEN, {"user_key": user_key}).all()
             return {qid: _as_utc(when) for qid, when in rows if qid}
 
     # turns --------------------------------------------------------------------------------
@@ -236,9 +254,9 @@ class Store:
                 continue  # a concurrent writer took the same seq: read the new max and retry
         raise StoreError(f"could not append to session {session_id} after 5 attempts")
 
+    @staticmethod
     def _append(
-        self,
-        db: OrmSession,
+        db: Connection,
         session_id: str,
         role: str,
         kind: str,
@@ -247,45 +265,39 @@ class Store:
         meta: dict,
         event_id: str | None,
     ) -> TurnRecord:
-        # Plain statements, not ORM objects: this runs for every line of every interview.
         now = utcnow()
-        touched = db.execute(update(SessionRow).where(SessionRow.id == session_id).values(updated_at=now)).rowcount
-        if not touched:
+        if not db.execute(_TOUCH, {"session_id": session_id, "now": now}).rowcount:
             raise StoreError(f"no session {session_id}")
-        seq = (db.scalar(select(func.max(TurnRow.seq)).where(TurnRow.session_id == session_id)) or 0) + 1
-        db.execute(
-            insert(TurnRow).values(
-                session_id=session_id, seq=seq, role=role, kind=kind, text=text,
-                question_id=question_id, meta=meta, event_id=event_id, created_at=now,
-            )
-        )
+        seq = (db.execute(_LAST_SEQ, {"session_id": session_id}).scalar() or 0) + 1
+        db.execute(_INSERT_TURN, {
+            "session_id": session_id, "seq": seq, "role": role, "kind": kind, "text": text,
+            "question_id": question_id, "meta": meta, "event_id": event_id, "created_at": now,
+        })
         return TurnRecord(
             session_id=session_id, seq=seq, role=role, kind=kind, text=text,  # type: ignore[arg-type]
             question_id=question_id, meta=meta, created_at=now,
         )
 
     def _has_event(self, session_id: str, event_id: str) -> bool:
-        with self._sessions() as db:
-            return db.scalar(
-                select(func.count()).where(TurnRow.session_id == session_id, TurnRow.event_id == event_id)
-            ) > 0
+        with self.engine.connect() as db:
+            return db.execute(_HAS_EVENT, {"session_id": session_id, "event_id": event_id}).first() is not None
 
     def turns(self, session_id: str) -> list[TurnRecord]:
-        with self._sessions() as db:
+        with self.engine.connect() as db:
             return self._turns(db, session_id)
 
     def transcript(self, session_id: str) -> tuple[list[TurnRecord], dict[int, Assessment]]:
         """Turns and grades of a session, read together in one transaction."""
-        with self._sessions() as db:
+        with self.engine.connect() as db, db.begin():
             return self._turns(db, session_id), self._assessments(db, session_id)
 
     @staticmethod
-    def _turns(db: OrmSession, session_id: str) -> list[TurnRecord]:
-        rows = db.scalars(select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq)).all()
+    def _turns(db: Connection, session_id: str) -> list[TurnRecord]:
+        rows = db.execute(_TURNS_OF, {"session_id": session_id}).mappings()
         return [
             TurnRecord(
-                session_id=r.session_id, seq=r.seq, role=r.role, kind=r.kind, text=r.text,  # type: ignore[arg-type]
-                question_id=r.question_id, meta=r.meta or {}, created_at=_as_utc(r.created_at),
+                session_id=r["session_id"], seq=r["seq"], role=r["role"], kind=r["kind"], text=r["text"],
+                question_id=r["question_id"], meta=r["meta"] or {}, created_at=_as_utc(r["created_at"]),
             )
             for r in rows
         ]
@@ -294,71 +306,43 @@ class Store:
 
     def add_assessment(self, session_id: str, turn_seq: int, assessment: Assessment) -> bool:
         """Store the grade of one candidate turn; False if that turn was already graded."""
-        row = dict(
-            session_id=session_id,
-            turn_seq=turn_seq,
-            question_id=assessment.question_id,
-            verdicts=[v.model_dump(mode="json") for v in assessment.verdicts],
-            misconceptions=[m.model_dump(mode="json") for m in assessment.misconceptions],
-            score=assessment.score,
-            engine=assessment.engine,
-            model=assessment.model,
-            prompt_version=assessment.prompt_version,
-            rubric_hash=assessment.rubric_hash,
-            latency_ms=assessment.latency_ms,
-            tokens=assessment.tokens,
-            cost=assessment.cost,
-            notes=assessment.notes,
-            tokens_in=assessment.tokens_in,
-            tokens_out=assessment.tokens_out,
-            fallback=assessment.fallback,
-            utterance=assessment.utterance,
-            follow_up_point=assessment.follow_up_point,
-            created_at=utcnow(),
-        )
+        row = assessment.model_dump(mode="json", include=_ASSESSMENT_FIELDS)
+        row.update(session_id=session_id, turn_seq=turn_seq, created_at=utcnow())
         try:
             with self._writing() as db:
-                db.execute(insert(AssessmentRow).values(**row))
+                db.execute(_INSERT_ASSESSMENT, row)
         except IntegrityError:
             return False
         return True
 
     def assessments(self, session_id: str) -> dict[int, Assessment]:
         """Grades of a session keyed by the seq of the candidate turn they grade."""
-        with self._sessions() as db:
+        with self.engine.connect() as db:
             return self._assessments(db, session_id)
 
     @staticmethod
-    def _assessments(db: OrmSession, session_id: str) -> dict[int, Assessment]:
-        rows = db.scalars(
-            select(AssessmentRow).where(AssessmentRow.session_id == session_id).order_by(AssessmentRow.turn_seq)
-        ).all()
+    def _assessments(db: Connection, session_id: str) -> dict[int, Assessment]:
+        rows = db.execute(_ASSESSMENTS_OF, {"session_id": session_id}).mappings()
         return {
-            r.turn_seq: Assessment(
-                question_id=r.question_id, verdicts=r.verdicts, misconceptions=r.misconceptions,
-                score=r.score, engine=r.engine, model=r.model, prompt_version=r.prompt_version,
-                rubric_hash=r.rubric_hash, latency_ms=r.latency_ms, tokens=r.tokens, cost=r.cost,
-                notes=r.notes or [], tokens_in=r.tokens_in, tokens_out=r.tokens_out, fallback=r.fallback,
-                utterance=r.utterance, follow_up_point=r.follow_up_point,
-            )
+            r["turn_seq"]: Assessment.model_validate({k: r[k] for k in _ASSESSMENT_FIELDS} | {"notes": r["notes"] or []})
             for r in rows
         }
 
     def delete_session(self, session_id: str) -> None:
         with self._writing() as db:
-            db.execute(delete(AssessmentRow).where(AssessmentRow.session_id == session_id))
-            db.execute(delete(TurnRow).where(TurnRow.session_id == session_id))
-            db.execute(delete(SessionRow).where(SessionRow.id == session_id))
+            db.execute(delete(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id == session_id))
+            db.execute(delete(_TURNS).where(_TURNS.c.session_id == session_id))
+            db.execute(delete(_SESSIONS).where(_SESSIONS.c.id == session_id))
 
     @staticmethod
-    def _to_session(row: SessionRow) -> Session:
+    def _to_session(row: Mapping[str, Any]) -> Session:
         return Session(
-            id=row.id,
-            session_key=row.session_key,
-            user_key=row.user_key,
-            channel=row.channel,
-            status=row.status,  # type: ignore[arg-type]
-            options=SessionOptions.model_validate(row.options or {}),
-            created_at=_as_utc(row.created_at),
-            updated_at=_as_utc(row.updated_at),
+            id=row["id"],
+            session_key=row["session_key"],
+            user_key=row["user_key"],
+            channel=row["channel"],
+            status=row["status"],
+            options=SessionOptions.model_validate(row["options"] or {}),
+            created_at=_as_utc(row["created_at"]),
+            updated_at=_as_utc(row["updated_at"]),
         )

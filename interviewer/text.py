@@ -14,6 +14,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
 _CLAUSE_BREAK = re.compile(r"\s*(?:;|:|,\s+(?:which|while|whereas|but|so|because)\b|\s+-\s+)\s*")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _INVISIBLE = dict.fromkeys(
     [cp for cp in range(0x200B, 0x2010)] + [0x2060, 0xFEFF, 0x00AD], None
 )
@@ -30,7 +31,10 @@ STOP_WORDS = frozenset(
 def clean(text: str) -> str:
     """Normalise unicode (compatibility forms, invisible characters) and whitespace."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    if text.isascii():  # the common case, without a per-character category lookup
+        text = _ASCII_CONTROL.sub(" ", text)
+    else:
+        text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
@@ -76,9 +80,17 @@ def _token_matches(cue_token: str, token: str) -> bool:
     return token == cue_token if len(cue_token) <= 3 else token.startswith(cue_token)
 
 
-def cue_present(cue: str, tokens: list[str]) -> bool:
-    """Whether any alternative of a keyword cue ('a|b c') occurs as a token sequence."""
+def _in_joined(cue_token: str, joined: str) -> bool:
+    """Whether some token matches ``cue_token``; ``joined`` is the tokens between single spaces."""
+    return (f" {cue_token} " if len(cue_token) <= 3 else f" {cue_token}") in joined
+
+
+def _present(cue: str, tokens: list[str], joined: str) -> bool:
     for alternative in _cue_alternatives(cue):
+        if not _in_joined(alternative[0], joined):
+            continue  # a substring test rules out most cues without walking the tokens
+        if len(alternative) == 1:
+            return True
         n = len(alternative)
         for start in range(len(tokens) - n + 1):
             if all(_token_matches(alternative[i], tokens[start + i]) for i in range(n)):
@@ -86,11 +98,21 @@ def cue_present(cue: str, tokens: list[str]) -> bool:
     return False
 
 
+def _joined(tokens: list[str]) -> str:
+    return " " + " ".join(tokens) + " "
+
+
+def cue_present(cue: str, tokens: list[str]) -> bool:
+    """Whether any alternative of a keyword cue ('a|b c') occurs as a token sequence."""
+    return _present(cue, tokens, _joined(tokens))
+
+
 def cue_coverage(cues: list[str], tokens: list[str]) -> float:
     """Share of keyword cues present in the tokens (0 when the point has no cues)."""
     if not cues:
         return 0.0
-    return sum(cue_present(cue, tokens) for cue in cues) / len(cues)
+    joined = _joined(tokens)
+    return sum(_present(cue, tokens, joined) for cue in cues) / len(cues)
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:

@@ -73,7 +73,7 @@ class LLMEngine:
         self.coach_prompt = ChatPrompt("coach_summary", prompt_dir)
         self._fallback = fallback
         self._fallback_lock = threading.Lock()
-        self._few_shot: dict[str, list[dict[str, str]]] = {}
+        self._few_shot: dict[str, tuple[Question, str, list[dict[str, str]]]] = {}  # id -> (question, rubric hash, pairs)
 
     @property
     def prompt_version(self) -> str:
@@ -102,14 +102,21 @@ class LLMEngine:
             prepare(question)
 
     def _examples(self, question: Question, points: list[RubricPoint]) -> list[dict[str, str]]:
-        """Few-shot pairs depend on the rubric only: built once per rubric version."""
+        """Few-shot pairs depend on the rubric only: built once per rubric version.
+
+        The same question object (the bank's) skips hashing its rubric again on every turn.
+        """
+        cached = self._few_shot.get(question.id)
+        if cached is not None and cached[0] is question:
+            return cached[2]
         key = question.content_hash
-        examples = self._few_shot.get(key)
-        if examples is None:
-            examples = few_shot_examples(question, points)
-            if len(self._few_shot) >= 512:
-                self._few_shot.clear()
-            self._few_shot[key] = examples
+        if cached is not None and cached[1] == key:
+            self._few_shot[question.id] = (question, key, cached[2])
+            return cached[2]
+        examples = few_shot_examples(question, points)
+        if len(self._few_shot) >= 512:
+            self._few_shot.clear()
+        self._few_shot[question.id] = (question, key, examples)
         return examples
 
     # grading ------------------------------------------------------------------------------

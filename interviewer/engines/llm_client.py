@@ -266,6 +266,10 @@ class ModelClient:
         """Dollar cost from litellm's price list; None for local models and unknown prices."""
         if self.provider in LOCAL_PROVIDERS:
             return None
+        hidden = getattr(response, "_hidden_params", None) or {}
+        if "response_cost" in hidden:  # litellm priced the reply already: don't price it twice
+            cost = hidden["response_cost"]
+            return float(cost) if cost else None
         try:
             cost = litellm.completion_cost(completion_response=response, model=self.config.model)
         except Exception:
