@@ -22,10 +22,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from interviewer.adapters.discord_render import render
+from interviewer.adapters.discord_render import history_line, render
 from interviewer.config import ConfigError
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
+from interviewer.export import to_text
 from interviewer.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -101,34 +102,25 @@ class DiscordChannel:
 
     async def history(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        summaries = await asyncio.to_thread(self.interviewer.store.list_sessions, user_key(interaction.user.id), 10)
-        if not summaries:
+        records = await self.interviewer.history(user_key(interaction.user.id), 10)
+        if not records:
             await interaction.followup.send("You have no saved interviews yet. Start one with `/interview start`.", ephemeral=True)
             return
-        lines = [
-            f"`{s.session.id[:8]}` {s.session.created_at:%Y-%m-%d %H:%M} · {', '.join(s.topics) or 'all topics'} · "
-            f"{s.questions} questions · " + (f"**{s.average_score:.1f}/10**" if s.average_score is not None else "no score yet")
-            + (" · in progress" if s.session.status == "active" else "")
-            for s in summaries
-        ]
-        embed = discord.Embed(title="Your interviews", description="\n".join(lines)[:4096])
+        embed = discord.Embed(title="Your interviews", description="\n".join(history_line(r) for r in records)[:4096])
         embed.set_footer(text="See one with /interview show id")
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     async def show(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002 - the option's name in Discord
         await interaction.response.defer(ephemeral=True, thinking=True)
-        store = self.interviewer.store
-        session = await asyncio.to_thread(store.find_session, id.strip(), user_key(interaction.user.id))
-        if session is None:  # someone else's id looks exactly like a missing one
+        record = await self.interviewer.transcript_of(user_key(interaction.user.id), id)
+        if record is None:  # someone else's id looks exactly like a missing one
             await interaction.followup.send(f"You have no interview `{id[:40]}`. See `/interview history`.", ephemeral=True)
             return
-        turns = await asyncio.to_thread(store.turns, session.id)
-        labels = {"question": "Question", "follow_up": "Follow-up", "answer": "You", "feedback": "Feedback", "summary": "Summary"}
-        text = "\n\n".join(f"{labels[t.kind]}: {t.text}" for t in turns if t.kind in labels)
+        text = to_text(record)
         pieces = _code_blocks(text)
         if len(pieces) > SHOW_MESSAGES:  # keep the end, which has the summary
             pieces = pieces[-SHOW_MESSAGES:]
-        header = f"Interview `{session.id[:8]}` · {session.created_at:%Y-%m-%d %H:%M} UTC · {session.status}"
+        header = f"Interview `{record.id[:8]}` · {record.started_at:%Y-%m-%d %H:%M} UTC · {record.status}"
         if len(pieces) < len(_code_blocks(text)):
             header += " (the latest part; earlier turns left out)"
         await interaction.followup.send(content=header, ephemeral=True)

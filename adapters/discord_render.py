@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import discord
 
 from interviewer.feedback import score_label, usage_line
+from interviewer.history import SessionRecord
 from interviewer.replies import Message, Reply
 from interviewer.text import within_limit
 
@@ -151,3 +152,12 @@ def render(reply: Reply) -> list[Outgoing]:
     if outgoing and reply.buttons and not reply.finished:
         outgoing[-1].controls = True
     return outgoing
+
+
+def history_line(record: SessionRecord) -> str:
+    """One line of `/interview history`: id, date, topics, questions and average."""
+    average = f"**{record.average:.1f}/10**" if record.average is not None else "no score yet"
+    return (
+        f"`{record.id[:8]}` {record.started_at:%Y-%m-%d %H:%M} · {', '.join(record.topics) or 'all topics'} · "
+        f"{len(record.questions)} questions · {average}" + (" · in progress" if record.status == "active" else "")
+    )

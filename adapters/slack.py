@@ -271,25 +271,15 @@ class SlackChannel:
         )
 
     async def _history(self, team: str, user: str) -> list[dict[str, Any]]:
-        summaries = await asyncio.to_thread(self.interviewer.store.list_sessions, user_key(team, user), 10)
-        rows = [
-            {
-                "id": s.session.id, "started": f"{s.session.created_at:%Y-%m-%d %H:%M}", "topics": ", ".join(s.topics),
-                "questions": s.questions, "average": s.average_score, "status": s.session.status,
-            }
-            for s in summaries
-        ]
-        return history_blocks(rows)
+        return history_blocks(await self.interviewer.history(user_key(team, user), 10))
 
     async def _show(self, team: str, user: str, args: list[str]) -> list[dict[str, Any]]:
         if not args:
             return sections("Which one? `/interview show ID` (the ids are in `/interview history`).")
-        store = self.interviewer.store
-        session = await asyncio.to_thread(store.find_session, args[0], user_key(team, user))
-        if session is None:  # another user's id looks exactly like a missing one
+        record = await self.interviewer.transcript_of(user_key(team, user), args[0])
+        if record is None:  # another user's id looks exactly like a missing one
             return sections(f"You have no interview `{escape(args[0][:40])}`. See `/interview history`.")
-        turns = await asyncio.to_thread(store.turns, session.id)
-        return transcript_blocks(session, turns)
+        return transcript_blocks(record)
 
     def _first_delivery(self, body: dict) -> bool:
         """False for an event already seen (Slack's retries carry the same event_id)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from interviewer.feedback import score_label, usage_line
+from interviewer.history import QuestionRecord, SessionRecord
 from interviewer.text import within_limit
 from interviewer.replies import Message, Reply
 
@@ -146,33 +147,52 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     ]
 
 
-def history_blocks(rows: list[dict[str, Any]]) -> list[Block]:
+def history_blocks(records: list[SessionRecord]) -> list[Block]:
     """The user's recent sessions: id, date, topics, questions and average score."""
-    if not rows:
+    if not records:
         return sections("You have no saved interviews yet. Start one with `/interview`.")
     lines = [
-        f"`{r['id'][:8]}` {r['started']} · {escape(r['topics'] or 'all topics')} · {r['questions']} questions · "
-        + (f"*{r['average']:.1f}/10*" if r["average"] is not None else "no score yet")
-        + (" · in progress" if r["status"] == "active" else "")
-        for r in rows
+        f"`{r.id[:8]}` {r.started_at:%Y-%m-%d %H:%M} · {escape(', '.join(r.topics) or 'all topics')} · {len(r.questions)} questions · "
+        + (f"*{r.average:.1f}/10*" if r.average is not None else "no score yet")
+        + (" · in progress" if r.status == "active" else "")
+        for r in records
     ]
     return [header("Your interviews"), *sections("\n".join(lines)), context("See one with `/interview show ID`.")]
 
 
-def transcript_blocks(session: Any, turns: list[Any]) -> list[Block]:
-    """One stored interview, turn by turn (the stored feedback and summary texts as they were)."""
+def _question_blocks(q: QuestionRecord) -> list[Block]:
+    score = "not graded" if q.score is None else f"{q.score:.1f}/10" + (" (skipped)" if q.skipped else "")
+    lines = [f"*Q{q.index} · {escape(q.topic_title)} · {score}*", escape(q.text)]
+    labels = {"answer": "*You*", "follow_up": "*Follow-up*", "hint": "*Hint*"}
+    for exchange in q.exchanges:
+        if exchange.kind == "answer":
+            lines.append("*You*\n> " + escape(exchange.text).replace("\n", "\n> "))
+        elif exchange.kind in labels:
+            lines.append(f"{labels[exchange.kind]}: {escape(exchange.text)}")
+    final = q.final
+    if final is not None:
+        for p in final.points:
+            lines.append(f"{MARK[p.verdict]} {escape(p.text)}" + (f" — _“{escape(p.evidence)}”_" if p.evidence else ""))
+        for m in final.misconceptions:
+            lines.append(f":warning: you said _“{escape(m.evidence)}”_. {escape(m.correction)}")
+    blocks = sections("\n".join(lines))
+    if q.read_more:
+        blocks.append(context("Read more: " + escape("; ".join(q.read_more))))
+    return blocks
+
+
+def transcript_blocks(record: SessionRecord) -> list[Block]:
+    """One stored interview: each question with the answers, every point's verdict and evidence."""
+    average = "not graded" if record.average is None else f"{record.average:.1f}/10"
     blocks: list[Block] = [
-        header(f"Interview {session.id[:8]}"),
-        context(f"{session.created_at:%Y-%m-%d %H:%M} UTC · {session.status}"),
+        header(f"Interview {record.id[:8]}"),
+        context(f"{record.started_at:%Y-%m-%d %H:%M} UTC · {record.status} · average {average}"),
     ]
-    labels = {"question": "*Question*", "follow_up": "*Follow-up*", "hint": "*Hint*", "answer": "*You*"}
-    for turn in turns:
-        if turn.kind in labels:
-            body = escape(turn.text)
-            blocks += sections(f"{labels[turn.kind]}\n" + ("> " + body.replace("\n", "\n> ") if turn.kind == "answer" else body))
-        elif turn.kind in ("feedback", "summary"):
-            text = escape(turn.text.replace("```", "` ` `"))
-            blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{piece}```"}} for piece in within_limit(text, SECTION_LIMIT - 6)]
+    for q in record.questions:
+        blocks += [{"type": "divider"}, *_question_blocks(q)]
+    if record.summary:
+        text = escape(record.summary.replace("```", "` ` `"))
+        blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{piece}```"}} for piece in within_limit(text, SECTION_LIMIT - 6)]
     if len(blocks) > BLOCKS_PER_MESSAGE:  # an ephemeral reply is one message: keep the end, which has the summary
-        blocks = [*blocks[:2], context("(earlier turns left out; export the transcript to see all of it)"), *blocks[-(BLOCKS_PER_MESSAGE - 3):]]
+        blocks = [*blocks[:2], context("(earlier questions left out; export the transcript to see all of it)"), *blocks[-(BLOCKS_PER_MESSAGE - 3):]]
     return blocks

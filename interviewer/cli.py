@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from interviewer.config import ConfigError, Settings, load_settings
+from interviewer.cli_common import UserError, console, err_console, settings_for
+from interviewer.cli_history import progress, transcripts_app
+from interviewer.config import ConfigError, Settings
 from interviewer.knowledge.errors import KnowledgeError
 from interviewer.domain import SessionOptions
 from interviewer.rubrics import RubricBank, RubricError, completeness_problems, packaged_material_dir, packaged_rubrics_dir
@@ -29,27 +29,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 rubrics_app = typer.Typer(help="Validate and list the question bank.", no_args_is_help=True)
-transcripts_app = typer.Typer(help="Review saved interviews.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run the interviewer as a chat bot.", no_args_is_help=True)
 app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(serve_app, name="serve")
 app.add_typer(transcripts_app, name="transcripts")
+app.command("progress")(progress)
 
 MODEL_HELP = (
     "Grade with this LLM (a litellm model string: openai/gpt-4o-mini, anthropic/..., ollama_chat/llama3.1, "
     "or openai/<name> with INTERVIEWER_API_BASE); default: $INTERVIEWER_MODEL, else the offline grader."
 )
 
-console = Console()
-err_console = Console(stderr=True)
-
-
-class UserError(Exception):
-    """Anything the user can fix; printed as one line."""
-
-
 def _settings(**overrides: object) -> Settings:
-    return load_settings(**overrides)
+    return settings_for(**overrides)
 
 
 def _run_interview(settings: Settings, *, options: SessionOptions | None, resume: bool, bank: RubricBank | None = None) -> None:
@@ -90,6 +82,7 @@ def practice(
     question: Annotated[list[str], typer.Option("--question", "-q", help="Ask this question id (repeatable).")] = [],
     follow_ups: Annotated[int | None, typer.Option("--follow-ups", min=0, max=5, help="Follow-ups per question (default 2).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue your last interrupted interview.")] = False,
+    weakest: Annotated[bool, typer.Option("--weakest", help="Drill the questions 'interviewer progress' suggests: your weakest points.")] = False,
     material: Annotated[Path | None, typer.Option("--material", "-m", help="Drill your own notes: questions are generated from this file or folder.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose transcripts these are (default: $INTERVIEWER_USER or $USER).")] = None,
     model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
@@ -100,6 +93,15 @@ def practice(
         _run_interview(settings, options=None, resume=True)
         return
     bank = None
+    if weakest:
+        if topic or question or material is not None:
+            raise UserError("--weakest picks its own questions; it cannot be combined with --topic, --question or --material")
+        from interviewer.cli_history import weakest_question_ids
+
+        question = weakest_question_ids(settings.user, questions or settings.questions)
+        if not question:
+            raise UserError("no graded interviews yet, so there is nothing to drill; start with 'interviewer practice'")
+        console.print(f"[dim]Drilling your weakest points: {len(question)} question{'s' if len(question) != 1 else ''} picked from your history.[/dim]")
     if material is not None:
         if topic or question:
             raise UserError("--material builds its own questions; it cannot be combined with --topic or --question")
@@ -348,45 +350,6 @@ def rubrics_list() -> None:
             str(sum(len(q.examples) for q in qs)),
         )
     console.print(table)
-
-
-@transcripts_app.command("list")
-def transcripts_list(
-    user: Annotated[str | None, typer.Option("--user", help="Whose transcripts (default: you).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 30,
-) -> None:
-    """Your saved interviews, newest first."""
-    from interviewer.store import Store
-
-    settings = _settings(user=user)
-    store = Store(settings.resolved_database_url)
-    table = Table(title=f"Interviews of {settings.user}", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("ID", "Started (UTC)", "Via", "Topics", "Qs", "Avg", "Engine", "Status"):
-        table.add_column(column, no_wrap=column != "Topics", min_width=12 if column == "Topics" else None)
-    for s in store.list_sessions(settings.user, limit=limit):
-        avg = f"{s.average_score:.1f}" if s.average_score is not None else "-"
-        table.add_row(
-            s.session.id[:8], f"{s.session.created_at:%Y-%m-%d %H:%M}", s.session.channel,
-            ", ".join(s.topics) or "-", str(s.questions), avg, ", ".join(s.engines) or "-", s.session.status,
-        )
-    console.print(table)
-
-
-@transcripts_app.command("show")
-def transcripts_show(
-    session_id: Annotated[str, typer.Argument(help="Session id (or the first characters shown by 'transcripts list').")],
-    user: Annotated[str | None, typer.Option("--user")] = None,
-) -> None:
-    """The whole interview: questions, answers, verdicts with evidence, scores."""
-    from interviewer.store import Store
-    from interviewer.transcript import render_transcript
-
-    settings = _settings(user=user)
-    store = Store(settings.resolved_database_url)
-    session = store.find_session(session_id, user_key=settings.user)
-    if session is None:
-        raise UserError(f"no interview '{session_id}' of user {settings.user} (see 'interviewer transcripts list')")
-    render_transcript(console, session, store.turns(session.id), store.assessments(session.id))
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ from typing import Protocol
 
 from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, TurnRecord, Verdict
 from interviewer.engines.base import AssessContext, Engine, Passage
+from interviewer.history import SessionRecord
+from interviewer.export import load_records
 from interviewer.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals
 from interviewer.replies import Reply, help_text, parse_command
 from interviewer.rubrics import RubricBank, RubricError
@@ -136,6 +138,22 @@ class Interviewer:
     async def active_session(self, session_key: str) -> Session | None:
         """The running interview at ``session_key`` (a thread, a DM, a terminal), if any."""
         return await asyncio.to_thread(self.store.active_session, session_key)
+
+    async def history(self, user_key: str, limit: int = 10) -> list[SessionRecord]:
+        """The user's recent interviews as records, newest first (only ever their own)."""
+        return await asyncio.to_thread(load_records, self.store, self.bank, user=user_key, limit=limit)
+
+    async def transcript_of(self, user_key: str, session_id: str) -> SessionRecord | None:
+        """One of the user's interviews by id or id prefix; None for a missing one and for
+        someone else's, which look exactly alike."""
+
+        def load() -> SessionRecord | None:
+            session = self.store.find_session(session_id.strip(), user_key=user_key)
+            if session is None:
+                return None
+            return load_records(self.store, self.bank, user=user_key, sessions=[session])[0]
+
+        return await asyncio.to_thread(load)
 
     async def resume(self, session: Session) -> Reply:
         """Carry on an interrupted session: grade what was saved, then re-ask where it stopped."""
@@ -341,7 +359,7 @@ class Interviewer:
         text = feedback_text(data)
         await self._append(
             session, role="interviewer", kind="feedback", text=text, question_id=question.id,
-            meta={"score": assessment.score, "skipped": current.skipped},
+            meta={"score": assessment.score, "skipped": current.skipped, "read_more": data["read_more"]},
         )
         reply.add("feedback", text, **data)
 

@@ -193,3 +193,21 @@ def coaching_input(state: SessionState, questions: dict[str, Question]) -> str:
             lines.append("   (skipped)")
         blocks.append("\n".join(lines))
     return "\n".join(blocks) or "(no answered questions)"
+
+
+def grade_provenance(grade: Assessment | Any) -> str:
+    """Who graded and at what cost: engine, model, prompt version, tokens, cost, time, fallback.
+
+    Takes a stored Assessment or an export's GradeRecord: they share these fields."""
+    parts = [f"graded by {grade.engine}" + (f" ({grade.model})" if grade.model else "")]
+    if grade.prompt_version:
+        parts.append(f"prompt {grade.prompt_version}")
+    if grade.tokens_in or grade.tokens_out:
+        parts.append(f"{grade.tokens_in or 0:,} tokens in / {grade.tokens_out or 0:,} out")
+    if grade.cost is not None:
+        parts.append(f"${grade.cost:.4f}")
+    if grade.latency_ms is not None:
+        parts.append(f"{grade.latency_ms:,.0f} ms")
+    if grade.fallback:
+        parts.append(f"fell back from {grade.fallback}")
+    return " · ".join(parts)

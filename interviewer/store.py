@@ -60,6 +60,16 @@ _ASSESSMENTS_OF = (
 )
 
 
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    """Id lists cut to a size every database takes in one IN (...)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _assessment(row: Mapping[str, Any]) -> Assessment:
+    return Assessment.model_validate({k: row[k] for k in _ASSESSMENT_FIELDS} | {"notes": row["notes"] or []})
+
+
 class StoreError(Exception):
     """The store cannot be opened or written; the message is shown to the user as is."""
 
@@ -194,35 +204,52 @@ class Store:
         with self._writing() as db:
             db.execute(_FINISH, {"session_id": session_id, "now": now})
 
-    def list_sessions(self, user_key: str | None = None, limit: int = 50) -> list[SessionSummary]:
-        query = select(_SESSIONS).order_by(_SESSIONS.c.created_at.desc()).limit(limit)
+    def sessions(
+        self, user_key: str | None = None, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[Session]:
+        """Sessions newest first, of one user (or everyone's), started at or after ``since``."""
+        query = select(_SESSIONS).order_by(_SESSIONS.c.created_at.desc(), _SESSIONS.c.id)
         if user_key is not None:
             query = query.where(_SESSIONS.c.user_key == user_key)
+        if since is not None:
+            query = query.where(_SESSIONS.c.created_at >= since)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as db:
-            rows = db.execute(query).mappings().all()
-            summaries = []
-            for row in rows:
+            return [self._to_session(row) for row in db.execute(query).mappings()]
+
+    def list_sessions(self, user_key: str | None = None, limit: int = 50) -> list[SessionSummary]:
+        sessions = self.sessions(user_key, limit=limit)
+        ids = [s.id for s in sessions]
+        finals: dict[str, dict[str, float]] = {i: {} for i in ids}
+        engines: dict[str, set[str]] = {i: set() for i in ids}
+        topics: dict[str, set[str]] = {i: set() for i in ids}
+        with self.engine.connect() as db:
+            for chunk in _chunks(ids):
                 grades = db.execute(
-                    select(_ASSESSMENTS.c.question_id, _ASSESSMENTS.c.score, _ASSESSMENTS.c.engine)
-                    .where(_ASSESSMENTS.c.session_id == row["id"])
-                    .order_by(_ASSESSMENTS.c.turn_seq)
-                ).all()
-                final: dict[str, float] = {}
-                for question_id, score, _ in grades:
-                    final[question_id] = score  # the last grade of a question is its final one
-                topics = db.scalars(
-                    select(_TURNS.c.meta).where(_TURNS.c.session_id == row["id"], _TURNS.c.kind == "question")
-                ).all()
-                summaries.append(
-                    SessionSummary(
-                        session=self._to_session(row),
-                        questions=len(final),
-                        average_score=sum(final.values()) / len(final) if final else None,
-                        engines=sorted({engine for _, _, engine in grades}),
-                        topics=sorted({m.get("topic", "") for m in topics if m and m.get("topic")}),
-                    )
+                    select(_ASSESSMENTS.c.session_id, _ASSESSMENTS.c.question_id, _ASSESSMENTS.c.score, _ASSESSMENTS.c.engine)
+                    .where(_ASSESSMENTS.c.session_id.in_(chunk))
+                    .order_by(_ASSESSMENTS.c.session_id, _ASSESSMENTS.c.turn_seq)
                 )
-            return summaries
+                for session_id, question_id, score, engine in grades:
+                    finals[session_id][question_id] = score  # the last grade of a question is its final one
+                    engines[session_id].add(engine)
+                metas = db.execute(
+                    select(_TURNS.c.session_id, _TURNS.c.meta).where(_TURNS.c.session_id.in_(chunk), _TURNS.c.kind == "question")
+                )
+                for session_id, meta in metas:
+                    if meta and meta.get("topic"):
+                        topics[session_id].add(meta["topic"])
+        return [
+            SessionSummary(
+                session=s,
+                questions=len(finals[s.id]),
+                average_score=sum(finals[s.id].values()) / len(finals[s.id]) if finals[s.id] else None,
+                engines=sorted(engines[s.id]),
+                topics=sorted(topics[s.id]),
+            )
+            for s in sessions
+        ]
 
     def seen_questions(self, user_key: str) -> dict[str, datetime]:
         """When the user was last asked each question, across all their sessions."""
@@ -323,16 +350,40 @@ class Store:
     @staticmethod
     def _assessments(db: Connection, session_id: str) -> dict[int, Assessment]:
         rows = db.execute(_ASSESSMENTS_OF, {"session_id": session_id}).mappings()
-        return {
-            r["turn_seq"]: Assessment.model_validate({k: r[k] for k in _ASSESSMENT_FIELDS} | {"notes": r["notes"] or []})
-            for r in rows
-        }
+        return {r["turn_seq"]: _assessment(r) for r in rows}
 
-    def delete_session(self, session_id: str) -> None:
+    def transcripts(self, session_ids: list[str]) -> dict[str, tuple[list[TurnRecord], dict[int, Assessment]]]:
+        """Turns and grades of many sessions in a few queries (exports of a whole history)."""
+        found: dict[str, tuple[list[TurnRecord], dict[int, Assessment]]] = {i: ([], {}) for i in session_ids}
+        with self.engine.connect() as db, db.begin():
+            for chunk in _chunks(session_ids):
+                for r in db.execute(
+                    select(_TURNS).where(_TURNS.c.session_id.in_(chunk)).order_by(_TURNS.c.session_id, _TURNS.c.seq)
+                ).mappings():
+                    found[r["session_id"]][0].append(TurnRecord(
+                        session_id=r["session_id"], seq=r["seq"], role=r["role"], kind=r["kind"], text=r["text"],
+                        question_id=r["question_id"], meta=r["meta"] or {}, created_at=_as_utc(r["created_at"]),
+                    ))
+                for r in db.execute(
+                    select(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id.in_(chunk))
+                    .order_by(_ASSESSMENTS.c.session_id, _ASSESSMENTS.c.turn_seq)
+                ).mappings():
+                    found[r["session_id"]][1][r["turn_seq"]] = _assessment(r)
+        return found
+
+    def delete_session(self, session_id: str) -> bool:
+        """Remove a session with all its turns and grades; False when there was none."""
+        return self.delete_sessions([session_id]) == 1
+
+    def delete_sessions(self, session_ids: list[str]) -> int:
+        """Remove sessions with their turns and grades, in one transaction; returns how many."""
+        removed = 0
         with self._writing() as db:
-            db.execute(delete(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id == session_id))
-            db.execute(delete(_TURNS).where(_TURNS.c.session_id == session_id))
-            db.execute(delete(_SESSIONS).where(_SESSIONS.c.id == session_id))
+            for chunk in _chunks(session_ids):
+                db.execute(delete(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id.in_(chunk)))
+                db.execute(delete(_TURNS).where(_TURNS.c.session_id.in_(chunk)))
+                removed += db.execute(delete(_SESSIONS).where(_SESSIONS.c.id.in_(chunk))).rowcount
+        return removed
 
     @staticmethod
     def _to_session(row: Mapping[str, Any]) -> Session:

@@ -1,63 +1,97 @@
-"""Rendering a stored interview for reading in the terminal."""
+"""Rendering a stored interview for reading in the terminal (``interviewer transcripts show``)."""
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.domain import Assessment, Session, TurnRecord
+from interviewer.feedback import grade_provenance
+from interviewer.highlight import segments
 
-ROLE_STYLE = {"candidate": "bold blue", "interviewer": "cyan", "system": "dim"}
+if TYPE_CHECKING:
+    from interviewer.history import GradeRecord, QuestionRecord, SessionRecord
+
 MARK = {"covered": ("[x]", "green"), "partial": ("[~]", "yellow"), "missed": ("[ ]", "red")}
+HIGHLIGHT = {"covered": "bold green", "partial": "bold yellow", "misconception": "bold red underline"}
+LONG_TURN = 4_000
 
 
-def render_transcript(console: Console, session: Session, turns: list[TurnRecord], grades: dict[int, Assessment]) -> None:
+def render_transcript(console: Console, record: SessionRecord) -> None:
+    """The whole interview: each question, the answers with their evidence highlighted, follow-ups,
+    the verdict of every point, feedback, citations and the model answer."""
+    average = "not graded" if record.average is None else f"{record.average:.1f}/10"
+    engines = ", ".join(record.engines) or "—"
+    if record.models:
+        engines += f" ({', '.join(record.models)})"
     console.print(
         Panel(
-            f"Session {session.id}\nUser {escape(session.user_key)} · channel {session.channel} · "
-            f"started {session.created_at:%Y-%m-%d %H:%M} UTC · {session.status}",
+            f"Session {record.id}\nUser {escape(record.user)} · {record.channel} · started "
+            f"{record.started_at:%Y-%m-%d %H:%M} UTC · {record.status} · {record.duration_seconds / 60:.0f} min\n"
+            f"Average {average} · graded by {escape(engines)}",
             title="Transcript",
         )
     )
-    for turn in turns:
-        if turn.kind == "feedback":
-            console.print(Text(f"[feedback] score {turn.meta.get('score', '?')}/10", style="cyan"))
-            continue
-        if turn.kind == "summary":
-            console.print(Panel(escape(turn.text), title="Summary"))
-            continue
-        label = f"{turn.role} · {turn.kind}"
-        text = turn.text if len(turn.text) <= 2000 else turn.text[:2000] + f"… ({len(turn.text):,} characters)"
-        console.print(Text(f"{label}: ", style=ROLE_STYLE.get(turn.role, "")) + Text(text))
-        grade = grades.get(turn.seq)
-        if grade is not None:
-            table = Table(show_header=True, expand=True, title=f"score {grade.score:.1f}/10 ({grade.engine})")
-            table.add_column("", width=3)
-            table.add_column("Point")
-            table.add_column("Evidence", ratio=2)
-            for verdict in grade.verdicts:
-                mark, style = MARK[verdict.verdict.value]
-                table.add_row(Text(mark, style=style), verdict.point_id, verdict.evidence or "—")
-            console.print(table)
-            console.print(Text(grade_provenance(grade), style="dim"))
-            for hit in grade.misconceptions:
-                console.print(Text(f"misconception {hit.misconception_id}: “{hit.evidence}”", style="red"))
+    for question in record.questions:
+        _question(console, question)
+    if record.coaching:
+        console.print(Panel(escape(record.coaching), title="Coaching"))
+    if record.summary:
+        console.print(Panel(escape(record.summary), title="Summary"))
+    console.print(Text("Legend: green = evidence for a covered point, yellow = partial, red = misconception.", style="dim"))
 
 
-def grade_provenance(grade: Assessment) -> str:
-    """Who graded and at what cost: engine, model, prompt version, tokens, cost, time, fallback."""
-    parts = [f"graded by {grade.engine}" + (f" ({grade.model})" if grade.model else "")]
-    if grade.prompt_version:
-        parts.append(f"prompt {grade.prompt_version}")
-    if grade.tokens_in or grade.tokens_out:
-        parts.append(f"{grade.tokens_in or 0:,} tokens in / {grade.tokens_out or 0:,} out")
-    if grade.cost is not None:
-        parts.append(f"${grade.cost:.4f}")
-    if grade.latency_ms is not None:
-        parts.append(f"{grade.latency_ms:,.0f} ms")
-    if grade.fallback:
-        parts.append(f"fell back from {grade.fallback}")
-    return " · ".join(parts)
+def _question(console: Console, q: QuestionRecord) -> None:
+    score = "not graded" if q.score is None else f"score {q.score:.1f}/10" + (" (skipped)" if q.skipped else "")
+    console.rule(Text(f"Q{q.index} · {q.topic_title} · level {q.difficulty} · {score}"))
+    console.print(Text(q.text, style="bold cyan"))
+    for exchange in q.exchanges:
+        if exchange.kind == "question":
+            continue
+        if exchange.kind == "answer":
+            console.print(Text("you: ", style="bold blue") + _highlighted(exchange.text, q.final))
+        elif exchange.kind == "follow_up":
+            console.print(Text("follow-up: ", style="cyan") + Text(exchange.text))
+        elif exchange.kind == "hint":
+            console.print(Text("hint: ", style="magenta") + Text(exchange.text))
+        elif exchange.kind == "command":
+            console.print(Text(f"you typed '{exchange.text}'", style="dim"))
+    for grade in q.grades:
+        _grade(console, grade, final=grade is q.final)
+    if q.read_more:
+        console.print(Text("Read more: " + "; ".join(q.read_more), style="dim"))
+    if q.model_answer:
+        console.print(Panel(Text(q.model_answer), title="Model answer", border_style="dim"))
+
+
+def _highlighted(answer: str, grade: GradeRecord | None) -> Text:
+    shown = answer if len(answer) <= LONG_TURN else answer[:LONG_TURN]
+    marks: list[tuple[str | None, str]] = []
+    if grade is not None:
+        marks += [(p.evidence, p.verdict) for p in grade.points if p.verdict != "missed"]
+        marks += [(m.evidence, "misconception") for m in grade.misconceptions]
+    text = Text()
+    for piece, label in segments(shown, marks):
+        text.append(piece, style=HIGHLIGHT.get(label or "", ""))
+    if len(answer) > LONG_TURN:
+        text.append(f"… ({len(answer):,} characters)", style="dim")
+    return text
+
+
+def _grade(console: Console, grade: GradeRecord, *, final: bool) -> None:
+    table = Table(show_header=True, expand=True, title=f"score {grade.score:.1f}/10 ({grade.engine})" + ("" if final else " · before the follow-ups"))
+    table.add_column("", width=3)
+    table.add_column("Point", ratio=2)
+    table.add_column("Evidence", ratio=2)
+    table.add_column("Read", ratio=1)
+    for point in grade.points:
+        mark, style = MARK[point.verdict]
+        table.add_row(Text(mark, style=style), f"{point.point_id}: {point.text}", point.evidence or "—", point.cite or "")
+    parts: list = [table]
+    parts += [Text(f"misconception {m.misconception_id}: “{m.evidence}” — {m.correction}", style="red") for m in grade.misconceptions]
+    parts.append(Text(grade_provenance(grade), style="dim"))
+    console.print(Group(*parts))

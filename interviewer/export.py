@@ -1,0 +1,219 @@
+"""Exports of stored interviews: JSON for analysis, Markdown for reading, HTML for a report.
+
+All three render the records of ``interviewer.history``; the store is read in a few bulk
+queries however many sessions are exported, so a whole history exports in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from importlib import resources
+from typing import Literal
+
+from interviewer.domain import Session
+from interviewer.feedback import grade_provenance
+from interviewer.highlight import segments
+from interviewer.history import (
+    ExportDocument,
+    QuestionRecord,
+    SessionRecord,
+    session_record,
+)
+from interviewer.rubrics import RubricBank
+from interviewer.store import Store
+
+Format = Literal["md", "json", "html"]
+FORMATS: tuple[Format, ...] = ("md", "json", "html")
+SCHEMA_FILE = "transcripts-v1.json"
+MARK = {"covered": "[x]", "partial": "[~]", "missed": "[ ]"}
+
+
+def load_records(
+    store: Store,
+    bank: RubricBank,
+    *,
+    user: str | None,
+    sessions: list[Session] | None = None,
+    topic: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[SessionRecord]:
+    """Records of ``sessions`` (or of the user's sessions matching the filters), newest first."""
+    if sessions is None:
+        sessions = store.sessions(user, since=since, limit=None if topic else limit)
+    stored = store.transcripts([s.id for s in sessions])
+    records = []
+    for session in sessions:
+        turns, grades = stored[session.id]
+        record = session_record(session, turns, grades, bank)
+        if topic and topic not in record.topics:
+            continue
+        records.append(record)
+        if limit is not None and len(records) >= limit:
+            break
+    return records
+
+
+def schema() -> dict:
+    """The published JSON Schema of the JSON export."""
+    return json.loads(resources.files("interviewer").joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def generated_schema() -> dict:
+    """The schema as the models define it; ``schema()`` must equal this (a test checks)."""
+    document = ExportDocument.model_json_schema(by_alias=True, mode="serialization")
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["$id"] = "interviewer.transcripts/v1"
+    return document
+
+
+def to_json(records: list[SessionRecord], user: str | None) -> str:
+    return ExportDocument(user=user, sessions=records).model_dump_json(by_alias=True, indent=2) + "\n"
+
+
+def to_html(records: list[SessionRecord], user: str | None) -> str:
+    from interviewer.report_html import render_html
+
+    return render_html(records, user=user)
+
+
+def render(records: list[SessionRecord], fmt: Format, user: str | None) -> str:
+    if fmt == "json":
+        return to_json(records, user)
+    if fmt == "html":
+        return to_html(records, user)
+    return to_markdown(records, user)
+
+
+# Markdown ---------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def md_escape(text: str) -> str:
+    """Candidate text shown as text: no accidental emphasis, links or HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _highlighted(answer: str, question: QuestionRecord) -> str:
+    final = question.final
+    marks: list[tuple[str | None, str]] = []
+    if final is not None:
+        marks += [(p.evidence, p.verdict) for p in final.points if p.verdict != "missed"]
+        marks += [(m.evidence, "misconception") for m in final.misconceptions]
+    pieces = []
+    for text, label in segments(answer, marks):
+        escaped = md_escape(text)
+        if label is None or not text.strip():
+            pieces.append(escaped)
+        else:
+            lead = escaped[: len(escaped) - len(escaped.lstrip())]
+            tail = escaped[len(escaped.rstrip()):]
+            core = escaped.strip()
+            wrap = {"covered": "**", "partial": "*", "misconception": "~~"}[label]
+            pieces.append(f"{lead}{wrap}{core}{wrap}{tail}")
+    return "".join(pieces)
+
+
+def _quote_block(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines() or [""])
+
+
+def _md_question(q: QuestionRecord) -> list[str]:
+    score = "not graded" if q.score is None else f"{q.score:.1f}/10" + (" (skipped)" if q.skipped else "")
+    lines = [f"### {q.index}. {md_escape(q.text)}", "", f"*{md_escape(q.topic_title)} · level {q.difficulty} · {q.kind}* · **{score}**", ""]
+    for exchange in q.exchanges:
+        if exchange.kind == "question":
+            continue
+        if exchange.kind == "answer":
+            lines += ["**You:**", _quote_block(_highlighted(exchange.text, q)), ""]
+        elif exchange.kind == "follow_up":
+            lines += [f"**Follow-up:** {md_escape(exchange.text)}", ""]
+        elif exchange.kind == "hint":
+            lines += [f"**Hint:** {md_escape(exchange.text)}", ""]
+        elif exchange.kind == "command":
+            lines += [f"*You typed `{exchange.text}`.*", ""]
+    final = q.final
+    if final is not None:
+        lines += ["| | Point | Evidence | Read |", "|---|---|---|---|"]
+        for p in final.points:
+            evidence = f"“{md_escape(p.evidence)}”" if p.evidence else "—"
+            lines.append(f"| {MARK[p.verdict]} | {md_escape(p.text)} | {evidence} | {md_escape(p.cite or '')} |")
+        lines.append("")
+        for m in final.misconceptions:
+            lines += [f"- **Misconception:** you said “{md_escape(m.evidence)}”. {md_escape(m.correction)}"]
+        if final.misconceptions:
+            lines.append("")
+        lines += [f"<sub>{md_escape(grade_provenance(final))}</sub>", ""]
+    if q.read_more:
+        lines += ["**Read more:** " + "; ".join(md_escape(c) for c in q.read_more), ""]
+    if q.model_answer:
+        lines += ["<details><summary>Model answer</summary>", "", md_escape(q.model_answer), "", "</details>", ""]
+    return lines
+
+
+def to_markdown(records: list[SessionRecord], user: str | None) -> str:
+    lines = [f"# Interview transcripts{f' of {md_escape(user)}' if user else ''}", ""]
+    if not records:
+        return "\n".join([*lines, "No interviews.", ""])
+    for r in records:
+        average = "not graded" if r.average is None else f"{r.average:.1f}/10"
+        lines += [
+            f"## Interview {r.id[:8]} · {r.started_at:%Y-%m-%d %H:%M} UTC",
+            "",
+            f"- Average: **{average}** over {sum(q.score is not None for q in r.questions)} graded of {len(r.questions)} questions",
+            f"- Channel: {r.channel} · status: {r.status} · duration: {_duration(r.duration_seconds)}",
+            f"- Graded by: {', '.join(r.engines) or '—'}" + (f" ({', '.join(r.models)})" if r.models else ""),
+        ]
+        if r.topic_scores:
+            lines.append("- By topic: " + ", ".join(f"{md_escape(t)} {s:.1f}" for t, s in r.topic_scores.items()))
+        if r.usage is not None:
+            cost = f"${r.usage.cost:.4f}" if r.usage.cost is not None else "unpriced"
+            lines.append(f"- Model usage: {r.usage.tokens_in:,} tokens in, {r.usage.tokens_out:,} out, {cost}")
+        lines.append("")
+        for q in r.questions:
+            lines += _md_question(q)
+        if r.coaching:
+            lines += ["**Coaching:**", "", md_escape(r.coaching), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+# Plain text (chat views) -------------------------------------------------------------------------
+
+PLAIN_MARK = {"covered": "✅", "partial": "🟡", "missed": "❌"}
+
+
+def question_text(q: QuestionRecord) -> str:
+    """One question of a transcript as plain text: what was said, each point's verdict and evidence."""
+    score = "not graded" if q.score is None else f"{q.score:.1f}/10" + (" (skipped)" if q.skipped else "")
+    lines = [f"Q{q.index} · {q.topic_title} · {score}", q.text]
+    labels = {"answer": "You", "follow_up": "Follow-up", "hint": "Hint"}
+    for exchange in q.exchanges:
+        if exchange.kind in labels:
+            lines.append(f"{labels[exchange.kind]}: {exchange.text}")
+        elif exchange.kind == "command":
+            lines.append(f"(you typed '{exchange.text}')")
+    final = q.final
+    if final is not None:
+        for p in final.points:
+            lines.append(f"{PLAIN_MARK[p.verdict]} {p.text}" + (f' — "{p.evidence}"' if p.evidence else ""))
+        for m in final.misconceptions:
+            lines.append(f'⚠️ you said "{m.evidence}". {m.correction}')
+    if q.read_more:
+        lines.append("Read more: " + "; ".join(q.read_more))
+    return "\n".join(lines)
+
+
+def to_text(record: SessionRecord) -> str:
+    """A whole interview as plain text, the summary last."""
+    parts = [question_text(q) for q in record.questions]
+    if record.summary:
+        parts.append(record.summary)
+    return "\n\n".join(parts)
