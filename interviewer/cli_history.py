@@ -82,18 +82,21 @@ def transcripts_list(
     if not records:
         console.print(f"No saved interviews of {escape(settings.user)}" + (" match these filters." if topic or since else " yet. Start one with 'interviewer practice'."))
         return
-    table = Table(title=f"Interviews of {escape(settings.user)}", box=box.SIMPLE_HEAD, pad_edge=False)
-    widths = {"ID": 8, "Started (UTC)": 16, "Topics": 12}
-    for column in ("ID", "Started (UTC)", "Via", "Topics", "Qs", "Avg", "Engine", "Took", "Status"):
-        wraps = column in ("Topics", "Engine")
-        table.add_column(column, no_wrap=not wraps, min_width=widths.get(column), overflow="fold" if wraps else "ellipsis")
+    channels = sorted({r.channel for r in records})
+    via = f" in {channels[0]}" if len(channels) == 1 else ""
+    table = Table(title=f"Interviews of {escape(settings.user)}{via}", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
+    columns = ["ID", "Started (UTC)", "Topics", "Qs", "Avg", "Engine", "Took", "State"] + ([] if via else ["Via"])
+    for column in columns:
+        wraps = column == "Topics"
+        table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None, max_width=22 if column == "Engine" else None)
     for r in records:
         engine = ", ".join(r.models) or ", ".join(e for e in r.engines if e != "skip") or "-"
-        table.add_row(
-            r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", r.channel, ", ".join(r.topics) or "-",
+        row = [
+            r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", ", ".join(r.topics) or "-",
             str(len(r.questions)), f"{r.average:.1f}" if r.average is not None else "-", escape(engine),
-            f"{r.duration_seconds / 60:.0f} min", r.status,
-        )
+            f"{r.duration_seconds / 60:.0f} min", "done" if r.status == "finished" else "open",
+        ]
+        table.add_row(*row, *([] if via else [r.channel]))
     console.print(table)
 
 

@@ -763,12 +763,14 @@ async def practise_from_examples(
         progress = n / max(1, sessions - 1)
         options = SessionOptions(topics=list(topics), questions=questions)
         session, reply = await interviewer.start(user_key=user_key, channel=channel, options=options, session_key=f"{user_key}:{n}")
+        current = ""
         for _ in range(questions * 6):
             if reply.finished:
                 break
             asked = [m for m in reply.messages if m.kind in ("question", "follow_up", "hint")]
             last = asked[-1] if asked else None
-            question = interviewer.bank.questions.get((last.data.get("question_id") if last else None) or "")
+            current = (last.data.get("question_id") if last else None) or current  # a hint names no question
+            question = interviewer.bank.questions.get(current)
             if last is not None and last.kind == "question" and question is not None:
                 roll = rng.random()
                 if roll < 0.06:
@@ -780,7 +782,6 @@ async def practise_from_examples(
             elif last is not None and last.kind == "hint" and question is not None:
                 text = _example_answer(question, min(1.0, progress + 0.3), rng)
             elif last is not None and last.kind == "follow_up":
-                question = interviewer.bank.questions.get(last.data.get("question_id") or "")
                 text = "skip" if rng.random() < 0.3 else _a_sentence_of(question, rng) if question else "I am not sure."
             else:
                 text = "end"

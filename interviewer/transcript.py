@@ -60,8 +60,11 @@ def _question(console: Console, q: QuestionRecord) -> None:
             console.print(Text("hint: ", style="magenta") + Text(exchange.text))
         elif exchange.kind == "command":
             console.print(Text(f"you typed '{exchange.text}'", style="dim"))
-    for grade in q.grades:
-        _grade(console, grade, final=grade is q.final)
+    if len(q.grades) > 1:
+        steps = " → ".join(f"{g.score:.1f}" for g in q.grades)
+        console.print(Text(f"score after each answer: {steps} (the follow-ups can raise a verdict, never lower one)", style="dim"))
+    if q.final is not None:
+        _grade(console, q.final)
     if q.read_more:
         console.print(Text("Read more: " + "; ".join(q.read_more), style="dim"))
     if q.model_answer:
@@ -82,8 +85,8 @@ def _highlighted(answer: str, grade: GradeRecord | None) -> Text:
     return text
 
 
-def _grade(console: Console, grade: GradeRecord, *, final: bool) -> None:
-    table = Table(show_header=True, expand=True, title=f"score {grade.score:.1f}/10 ({grade.engine})" + ("" if final else " · before the follow-ups"))
+def _grade(console: Console, grade: GradeRecord) -> None:
+    table = Table(show_header=True, expand=True, title=f"score {grade.score:.1f}/10 ({grade.engine})")
     table.add_column("", width=3)
     table.add_column("Point", ratio=2)
     table.add_column("Evidence", ratio=2)

@@ -219,3 +219,21 @@ def test_bad_requests_get_one_line(isolated_data_dir: Path) -> None:
     assert "pass --all" in run("transcripts", "delete").stderr
     result = run("transcripts", "delete", "--all")
     assert result.returncode == 0 and "has no saved interviews" in result.stdout
+
+
+async def test_progress_and_weakest_drill(history, bank: RubricBank) -> None:
+    from interviewer.cli_history import weakest_question_ids
+
+    shown = invoke("progress").output
+    assert "interviewer practice --weakest" in shown and "rag" in shown.lower()
+    drill = weakest_question_ids("tester", 3)
+    assert len(drill) == 3 and len(set(drill)) == 3 and all(q in bank.questions for q in drill)
+    result = run("practice", "--weakest", "-n", "3")
+    assert result.returncode == 0, result.stderr
+    assert "Drilling your weakest points: 3 questions" in result.stdout
+    assert bank.questions[drill[0]].text[:50] in result.stdout                 # the first suggestion is asked first
+
+
+def test_weakest_without_history_says_so(isolated_data_dir: Path) -> None:
+    result = run("practice", "--weakest")
+    assert result.returncode == 1 and "nothing to drill" in result.stderr
