@@ -359,7 +359,7 @@ class Interviewer:
         text = feedback_text(data)
         await self._append(
             session, role="interviewer", kind="feedback", text=text, question_id=question.id,
-            meta={"score": assessment.score, "skipped": current.skipped, "read_more": data["read_more"]},
+            meta={"score": assessment.score, "skipped": current.skipped, "read_more": data["read_more"], "remark": data.get("remark")},
         )
         reply.add("feedback", text, **data)
 

@@ -135,6 +135,8 @@ def _md_question(q: QuestionRecord) -> list[str]:
             lines += [f"**Hint:** {md_escape(exchange.text)}", ""]
         elif exchange.kind == "command":
             lines += [f"*You typed `{exchange.text}`.*", ""]
+    if q.remark:
+        lines += [f"**Interviewer:** {md_escape(q.remark)}", ""]
     final = q.final
     if final is not None:
         lines += ["| | Point | Evidence | Read |", "|---|---|---|---|"]

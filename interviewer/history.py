@@ -7,7 +7,7 @@ that fold once; the Markdown, JSON and HTML exports, ``transcripts show`` and th
 all render the same record, so they never disagree about a score.
 
 The JSON export is these models dumped as they are: ``ExportDocument.model_json_schema()`` is
-its schema, published as ``interviewer/schemas/transcripts-v1.json`` (a test keeps the two equal).
+its schema, published as ``interviewer/data/transcripts-v1.json`` (a test keeps the two equal).
 Bump ``EXPORT_VERSION`` on any change that is not a new optional field.
 """
 
@@ -26,6 +26,7 @@ from interviewer.text import reflow
 
 EXPORT_SCHEMA = "interviewer.transcripts"
 EXPORT_VERSION = 1
+REMARK_PREFIX = "Interviewer: "  # how feedback_text starts when the model said something
 
 VerdictName = Literal["covered", "partial", "missed"]
 ExchangeKind = Literal["question", "follow_up", "hint", "answer", "command", "feedback"]
@@ -98,6 +99,7 @@ class QuestionRecord(_Record):
     hints: int
     follow_ups: int
     feedback: str | None = None
+    remark: str | None = Field(default=None, description="The interviewer's own words on the final answer, when a model gave some.")
     read_more: list[str] = Field(default_factory=list)
     model_answer: str | None = None
 
@@ -235,6 +237,7 @@ def session_record(session: Session, turns: list[TurnRecord], grades: dict[int, 
             current.follow_ups += 1
         elif turn.kind == "feedback":
             current.feedback = turn.text
+            current.remark = turn.meta.get("remark") or _remark_in(turn.text)
             stored = turn.meta.get("read_more")
             current.read_more = list(stored) if stored else _gap_cites(current)
     for record in records:
@@ -242,6 +245,13 @@ def session_record(session: Session, turns: list[TurnRecord], grades: dict[int, 
         record.skipped = bool(state_of and state_of.skipped)
         record.score = record.grades[-1].score if record.grades else None
     return _with_totals(session, turns, grades, records, summary, coaching, usage)
+
+
+def _remark_in(feedback: str) -> str | None:
+    """The remark at the top of a feedback text stored before the remark had its own field."""
+    if not feedback.startswith(REMARK_PREFIX):
+        return None
+    return feedback[len(REMARK_PREFIX):].split("\nScore: ", 1)[0].strip() or None
 
 
 def _gap_cites(record: QuestionRecord) -> list[str]:

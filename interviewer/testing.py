@@ -761,7 +761,9 @@ async def practise_from_examples(
     done = []
     for n in range(sessions):
         progress = n / max(1, sessions - 1)
-        options = SessionOptions(topics=list(topics), questions=questions)
+        pool = [q.id for q in interviewer.bank.select(list(topics)) if q.examples]
+        picked = rng.sample(pool, min(questions, len(pool)))  # from the seed, so a history is reproducible
+        options = SessionOptions(question_ids=picked, questions=len(picked))
         session, reply = await interviewer.start(user_key=user_key, channel=channel, options=options, session_key=f"{user_key}:{n}")
         current = ""
         for _ in range(questions * 6):

@@ -71,6 +71,15 @@ async def test_the_record_folds_each_question(recorded) -> None:
     assert rag.read_more and all(">" in cite for cite in rag.read_more)        # the sections of the points missed
 
 
+def test_the_remark_of_older_feedback_is_read_from_its_text(bank: RubricBank, store: Store) -> None:
+    session = store.create_session(user_key="tester", channel="repl", options=SessionOptions(questions=1))
+    store.append_turn(session.id, role="interviewer", kind="question", text="Q?", question_id="rag-chunking")
+    store.append_turn(session.id, role="interviewer", kind="feedback", text="Interviewer: Nice and precise.\nScore: 9.0/10", question_id="rag-chunking")
+    [record] = load_records(store, bank, user="tester")
+    assert record.questions[0].remark == "Nice and precise."
+    assert "**Interviewer:** Nice and precise." in to_markdown([record], "tester")
+
+
 async def test_markdown_export_matches_the_recorded_session(recorded) -> None:
     session, record = recorded
     markdown = to_markdown([record], "tester").replace(session.id[:8], "SESSIONID")
