@@ -32,8 +32,9 @@ def locate(answer: str, quote: str | None) -> list[tuple[int, int]]:
         wanted = [w.lower() for w in _WORD.findall(piece)]
         if not wanted:
             continue
+        first, n = wanted[0], len(wanted)
         found = next(
-            (i for i in range(position, len(words) - len(wanted) + 1) if words[i : i + len(wanted)] == wanted),
+            (i for i in range(position, len(words) - n + 1) if words[i] == first and words[i : i + n] == wanted),
             None,
         )
         if found is None:
@@ -49,17 +50,14 @@ def segments(answer: str, marks: Iterable[tuple[str | None, str]]) -> list[tuple
     Labels are 'covered', 'partial' or 'misconception'; where two quotes overlap, the stronger
     label wins (a misconception over a covered point, covered over partial).
     """
-    label_at: list[str | None] = [None] * len(answer)
-    for quote, label in marks:
-        for start, end in locate(answer, quote):
-            for i in range(start, end):
-                current = label_at[i]
-                if current is None or RANK.get(label, 0) > RANK.get(current, 0):
-                    label_at[i] = label
+    spans = [(start, end, label) for quote, label in marks for start, end in locate(answer, quote)]
+    cuts = sorted({0, len(answer), *(edge for start, end, _ in spans for edge in (start, end))})
     pieces: list[tuple[str, str | None]] = []
-    start = 0
-    for i in range(1, len(answer) + 1):
-        if i == len(answer) or label_at[i] != label_at[start]:
-            pieces.append((answer[start:i], label_at[start]))
-            start = i
+    for start, end in zip(cuts, cuts[1:]):
+        covering = [label for s, e, label in spans if s <= start and end <= e]
+        label = max(covering, key=lambda name: RANK.get(name, 0)) if covering else None
+        if pieces and pieces[-1][1] == label:
+            pieces[-1] = (pieces[-1][0] + answer[start:end], label)
+        else:
+            pieces.append((answer[start:end], label))
     return pieces
