@@ -33,7 +33,7 @@ def build_engine(settings: Settings) -> Engine:
     """The offline engine, or the LLM engine (with the offline one as its fallback) when a model is set."""
     from interviewer.engines.offline import GraderParams, OfflineEngine
 
-    offline = OfflineEngine(params=GraderParams(max_chars=settings.max_answer_chars))
+    offline = OfflineEngine(params=GraderParams.packaged(max_chars=settings.max_answer_chars))  # the fitted thresholds
     if not settings.model:
         return offline
     from interviewer.engines.llm import LLMEngine

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from interviewer.cli_bench import bench_app
 from interviewer.cli_common import UserError, console, err_console, settings_for
 from interviewer.cli_history import progress, transcripts_app
 from interviewer.config import ConfigError, Settings
@@ -34,6 +35,7 @@ app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(serve_app, name="serve")
 app.add_typer(transcripts_app, name="transcripts")
 app.command("progress")(progress)
+app.add_typer(bench_app, name="bench")
 
 MODEL_HELP = (
     "Grade with this LLM (a litellm model string: openai/gpt-4o-mini, anthropic/..., ollama_chat/llama3.1, "
