@@ -42,25 +42,19 @@ PRAISE = (
 
 # (question, label) -> (score as it is, score with the keyword salad appended), measured with the
 # packaged offline grader when these cases were marked.
+# Multiplying a unit's whole grade by how much it reads as prose (function words) fixed most
+# of the cases first marked here. What is left: salads built from multi-word cues that carry
+# function words themselves ("at least as extreme", "not the probability that the null") read
+# as prose, and their similarity to the points still counts.
 KEYWORDS_RAISE = {
-    ("tf-self-attention-qkv", "partial"): (3.6, 9.5),
-    ("tf-self-attention-qkv", "weak"): (0.0, 10.0),
-    ("rag-what-and-why", "partial"): (3.8, 6.9),
-    ("rag-what-and-why", "weak"): (0.0, 5.0),
-    ("bv-definition", "partial"): (6.0, 8.5),
-    ("bv-definition", "weak"): (3.0, 10.0),
-    ("reg-l1-l2", "partial"): (6.7, 7.8),
-    ("reg-l1-l2", "weak"): (2.8, 10.0),
-    ("meval-precision-recall", "partial"): (6.0, 8.0),
-    ("meval-precision-recall", "weak"): (3.0, 5.0),
-    ("emb-what-is-embedding", "partial"): (6.4, 7.7),
-    ("emb-what-is-embedding", "weak"): (0.9, 10.0),
-    ("sinf-p-value", "partial"): (5.0, 10.0),
+    ("tf-self-attention-qkv", "partial"): (3.6, 5.0),
+    ("tf-self-attention-qkv", "weak"): (0.0, 5.0),
+    ("bv-definition", "weak"): (3.0, 4.0),
+    ("sinf-p-value", "partial"): (3.9, 10.0),
     ("sinf-p-value", "weak"): (0.0, 10.0),
-    ("ca-kmeans", "partial"): (5.6, 10.0),
 }
 # question -> score of the keyword salad alone (the test wants < 3)
-SALAD_SCORES_HIGH = {"tf-self-attention-qkv": 6.8, "bv-definition": 5.0, "emb-what-is-embedding": 5.0, "sinf-p-value": 10.0}
+SALAD_SCORES_HIGH = {"tf-self-attention-qkv": 5.0, "sinf-p-value": 10.0}
 SALAD_MAX = 3.0
 STRONG_MIN = 7.0
 

@@ -109,6 +109,10 @@ def _units(sentences: list[str]) -> list[_Unit]:
     for unit in units:
         unit.tokens = words(unit.text)
         unit.prose = _prose_factor(unit.tokens)
+    alone = {u.sentences[0]: u.prose for u in units if len(u.sentences) == 1 and u.text == sentences[u.sentences[0]]}
+    for unit in units:
+        if len(unit.sentences) == 2:  # a pair is as much prose as its less prose-like sentence
+            unit.prose = min(unit.prose, *(alone[i] for i in unit.sentences))
     return units
 
 
@@ -217,10 +221,10 @@ class OfflineEngine:
             refs = self.embedder.encode_cached([point.text, *point.aliases])
             measured.point_sims[point.id] = (unit_vectors @ refs.T).max(axis=1)
             if point.keywords:
-                lex = [cue_coverage(point.keywords, u.tokens) * u.prose for u in units]
+                lex = [cue_coverage(point.keywords, u.tokens) for u in units]
             else:
                 wanted = set(content_words(point.text))
-                lex = [len(wanted & set(u.tokens)) / len(wanted) * u.prose if wanted else 0.0 for u in units]
+                lex = [len(wanted & set(u.tokens)) / len(wanted) if wanted else 0.0 for u in units]
             measured.point_lex[point.id] = np.array(lex)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
@@ -244,10 +248,12 @@ def decide(
         return [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in points], []
     hits, wrong = _misconceptions(question, measured, params)
     blocked = np.array([bool(wrong.intersection(u.sentences)) for u in measured.units])
+    prose = np.array([u.prose for u in measured.units])
     verdicts = []
     for point in points:
         sims, lex = measured.point_sims[point.id], measured.point_lex[point.id]
-        combined = np.where(blocked, -1.0, params.sim_weight * sims + params.lex_weight * lex)
+        # A bare keyword list states no idea: its similarity to the point counts as little as its cues.
+        combined = np.where(blocked, -1.0, prose * (params.sim_weight * sims + params.lex_weight * lex))
         best = int(np.argmax(combined))
         value = float(combined[best])
         verdict = Verdict.covered if value >= params.covered else Verdict.partial if value >= params.partial else Verdict.missed
