@@ -13,8 +13,8 @@ from importlib import resources
 from typing import Literal
 
 from interviewer.domain import Session
-from interviewer.feedback import grade_provenance
-from interviewer.highlight import segments
+from interviewer.feedback import duration_label, grade_provenance
+from interviewer.highlight import evidence_marks, segments
 from interviewer.history import (
     ExportDocument,
     QuestionRecord,
@@ -98,11 +98,7 @@ def md_escape(text: str) -> str:
 
 
 def _highlighted(answer: str, question: QuestionRecord) -> str:
-    final = question.final
-    marks: list[tuple[str | None, str]] = []
-    if final is not None:
-        marks += [(p.evidence, p.verdict) for p in final.points if p.verdict != "missed"]
-        marks += [(m.evidence, "misconception") for m in final.misconceptions]
+    marks = evidence_marks(question.final)
     pieces = []
     for text, label in segments(answer, marks):
         escaped = md_escape(text)
@@ -166,7 +162,7 @@ def to_markdown(records: list[SessionRecord], user: str | None) -> str:
             f"## Interview {r.id[:8]} · {r.started_at:%Y-%m-%d %H:%M} UTC",
             "",
             f"- Average: **{average}** over {sum(q.score is not None for q in r.questions)} graded of {len(r.questions)} questions",
-            f"- Channel: {r.channel} · status: {r.status} · duration: {_duration(r.duration_seconds)}",
+            f"- Channel: {r.channel} · status: {r.status} · duration: {duration_label(r.duration_seconds)}",
             f"- Graded by: {', '.join(r.engines) or '—'}" + (f" ({', '.join(r.models)})" if r.models else ""),
         ]
         if r.topic_scores:
@@ -181,10 +177,6 @@ def to_markdown(records: list[SessionRecord], user: str | None) -> str:
             lines += ["**Coaching:**", "", md_escape(r.coaching), ""]
     return "\n".join(lines).rstrip() + "\n"
 
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 # Plain text (chat views) -------------------------------------------------------------------------

@@ -211,3 +211,12 @@ def grade_provenance(grade: Assessment | Any) -> str:
     if grade.fallback:
         parts.append(f"fell back from {grade.fallback}")
     return " · ".join(parts)
+
+
+def duration_label(seconds: float) -> str:
+    """'45 s', '12 min 05 s', '1 h 03 min': how long an interview took, as every view shows it."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

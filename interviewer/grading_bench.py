@@ -35,22 +35,21 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from interviewer.agreement_stats import (  # noqa: F401 - the bench's statistics, importable from here too
+from interviewer.agreement_stats import (
     RAW_MAX,
-    pearson,
-    ranks,
-    spearman,
-    rmse,
-    qwk,
-    roc_auc,
-    macro_f1,
-    isotonic_fit,
-    loqo_linear,
     loqo_isotonic,
+    loqo_linear,
     loqo_threshold,
+    macro_f1,
+    pearson,
+    qwk,
+    rmse,
+    roc_auc,
+    spearman,
     within_question_pearson,
 )
 from interviewer.domain import Question
@@ -332,7 +331,12 @@ def reference_question(row: Row) -> Question:
     )
 
 
-def grade_rows(
+def grade_rows(rows: Sequence[Row], engine, **options: Any) -> list[Graded]:
+    """``grade_rows_async`` run to completion (not for use inside a running event loop)."""
+    return asyncio.run(grade_rows_async(rows, engine, **options))
+
+
+async def grade_rows_async(
     rows: Sequence[Row],
     engine,
     *,
@@ -345,24 +349,11 @@ def grade_rows(
 
     One reference-answer Question is built per question_id (or taken from ``questions``, to
     grade with a rubric instead; for the LLM engine strip the bank's ``examples`` from such
-    questions first, or the example being graded is in its own few-shot prompt). Rows run ``concurrency`` at a time: 8 for the LLM engine, one
-    after another otherwise (the offline grader is bound by one embedding model anyway).
-    ``progress(done, total)`` is called after each assessment. Not for use inside a running
-    event loop: await ``grade_rows_async`` there.
+    questions first, or the example being graded is in its own few-shot prompt). Rows run
+    ``concurrency`` at a time: 8 for the LLM engine, one after another otherwise (the offline
+    grader is bound by one embedding model anyway). ``progress(done, total)`` is called after
+    each assessment.
     """
-    return asyncio.run(grade_rows_async(rows, engine, repeat=repeat, progress=progress, concurrency=concurrency,
-                                        questions=questions))
-
-
-async def grade_rows_async(
-    rows: Sequence[Row],
-    engine,
-    *,
-    repeat: int = 1,
-    progress: Callable[[int, int], None] | None = None,
-    concurrency: int | None = None,
-    questions: Mapping[str, Question] | None = None,
-) -> list[Graded]:
     if repeat < 1:
         raise ValueError("repeat must be at least 1")
     if concurrency is None:

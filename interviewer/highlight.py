@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interviewer.history import GradeRecord
 
 _WORD = re.compile(r"\w+")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
@@ -22,9 +26,12 @@ def _words(text: str) -> list[tuple[str, int, int]]:
 
 def locate(answer: str, quote: str | None) -> list[tuple[int, int]]:
     """Character spans of ``answer`` that ``quote`` cites (several when '...' joins passages)."""
+    return _locate(_words(answer), quote)
+
+
+def _locate(tokens: list[tuple[str, int, int]], quote: str | None) -> list[tuple[int, int]]:
     if not quote or not quote.strip():
         return []
-    tokens = _words(answer)
     words = [w for w, _, _ in tokens]
     spans: list[tuple[int, int]] = []
     position = 0
@@ -39,9 +46,17 @@ def locate(answer: str, quote: str | None) -> list[tuple[int, int]]:
         )
         if found is None:
             return []  # not verbatim after all: better no highlight than a wrong one
-        spans.append((tokens[found][1], tokens[found + len(wanted) - 1][2]))
-        position = found + len(wanted)
+        spans.append((tokens[found][1], tokens[found + n - 1][2]))
+        position = found + n
     return spans
+
+
+def evidence_marks(grade: GradeRecord | None) -> list[tuple[str | None, str]]:
+    """What to highlight for a grade: the evidence of each point it credits, and misconceptions."""
+    if grade is None:
+        return []
+    marks: list[tuple[str | None, str]] = [(p.evidence, p.verdict) for p in grade.points if p.verdict != "missed"]
+    return marks + [(m.evidence, "misconception") for m in grade.misconceptions]
 
 
 def segments(answer: str, marks: Iterable[tuple[str | None, str]]) -> list[tuple[str, str | None]]:
@@ -50,7 +65,8 @@ def segments(answer: str, marks: Iterable[tuple[str | None, str]]) -> list[tuple
     Labels are 'covered', 'partial' or 'misconception'; where two quotes overlap, the stronger
     label wins (a misconception over a covered point, covered over partial).
     """
-    spans = [(start, end, label) for quote, label in marks for start, end in locate(answer, quote)]
+    tokens = _words(answer)  # once per answer, however many quotes
+    spans = [(start, end, label) for quote, label in dict.fromkeys(marks) for start, end in _locate(tokens, quote)]
     cuts = sorted({0, len(answer), *(edge for start, end, _ in spans for edge in (start, end))})
     pieces: list[tuple[str, str | None]] = []
     for start, end in zip(cuts, cuts[1:]):

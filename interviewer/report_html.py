@@ -8,7 +8,6 @@ loading anything, and Jinja2 with autoescape on. Charts are inline SVG from ``ch
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -18,8 +17,8 @@ from markupsafe import Markup, escape
 
 from interviewer.charts import bar_chart, line_chart
 from interviewer.domain import utcnow
-from interviewer.feedback import grade_provenance
-from interviewer.highlight import segments
+from interviewer.feedback import duration_label, grade_provenance
+from interviewer.highlight import evidence_marks, segments
 from interviewer.history import Exchange, GradeRecord, QuestionRecord, SessionRecord
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -150,54 +149,12 @@ def band(value: float | None) -> str:
     return "low" if value < 4 else "mid" if value < 7 else "high"
 
 
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
-
-
 def money(value: float | None) -> str:
     return "unpriced" if value is None else f"${value:,.4f}"
 
 
-def marks_of(q: QuestionRecord) -> list[tuple[str | None, str]]:
-    """What to highlight in the answers: the final grade's evidence and misconceptions."""
-    final = q.final
-    if final is None:
-        return []
-    marks: list[tuple[str | None, str]] = [(p.evidence, p.verdict) for p in final.points if p.verdict != "missed"]
-    marks += [(m.evidence, "misconception") for m in final.misconceptions]
-    return marks
-
-
-_WORD = re.compile(r"\w+")
-_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
-
-
-def _present(text: str, marks: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
-    """The marks whose quote can be in ``text``: a question's evidence comes from one of several
-    answers, and ``segments`` is the report's hot path, so the others are dropped first.
-
-    Only drops a quote whose words do not occur in the answer's words, which ``segments`` would
-    not highlight either, so the output is the same."""
-    words = " " + " ".join(_WORD.findall(text.lower())) + " "
-    kept = []
-    for quote, label in dict.fromkeys(marks):
-        if not quote:
-            continue
-        pieces = (" " + " ".join(_WORD.findall(p.lower())) + " " for p in _ELLIPSIS.split(quote.strip()))
-        if all(p.strip() == "" or p in words for p in pieces):
-            kept.append((quote, label))
-    return kept
-
-
 def highlighted(text: str, marks: list[tuple[str | None, str]]) -> Markup:
     """The answer escaped, with each quoted passage in a <mark> of its verdict."""
-    marks = _present(text, marks)
-    if not marks:
-        return escape(text)
     out = []
     for piece, label in segments(text, marks):
         if label is None or not piece.strip():
@@ -225,9 +182,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, day=day, stamp=stamp, clock=clock, score=score, band=band, duration=duration, money=money)
+    env.filters.update(when=when, day=day, stamp=stamp, clock=clock, score=score, band=band, duration=duration_label, money=money)
     env.globals.update(
-        marks_of=marks_of, highlighted=highlighted, grades_by_seq=grades_by_seq, conversation=conversation,
+        marks_of=lambda q: evidence_marks(q.final), highlighted=highlighted, grades_by_seq=grades_by_seq, conversation=conversation,
         provenance=grade_provenance, icon=VERDICT_ICON,
     )
     return env

@@ -10,8 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.feedback import grade_provenance
-from interviewer.highlight import segments
+from interviewer.feedback import duration_label, grade_provenance
+from interviewer.highlight import evidence_marks, segments
 
 if TYPE_CHECKING:
     from interviewer.history import GradeRecord, QuestionRecord, SessionRecord
@@ -31,7 +31,7 @@ def render_transcript(console: Console, record: SessionRecord) -> None:
     console.print(
         Panel(
             f"Session {record.id}\nUser {escape(record.user)} · {record.channel} · started "
-            f"{record.started_at:%Y-%m-%d %H:%M} UTC · {record.status} · {record.duration_seconds / 60:.0f} min\n"
+            f"{record.started_at:%Y-%m-%d %H:%M} UTC · {record.status} · {duration_label(record.duration_seconds)}\n"
             f"Average {average} · graded by {escape(engines)}",
             title="Transcript",
         )
@@ -73,10 +73,7 @@ def _question(console: Console, q: QuestionRecord) -> None:
 
 def _highlighted(answer: str, grade: GradeRecord | None) -> Text:
     shown = answer if len(answer) <= LONG_TURN else answer[:LONG_TURN]
-    marks: list[tuple[str | None, str]] = []
-    if grade is not None:
-        marks += [(p.evidence, p.verdict) for p in grade.points if p.verdict != "missed"]
-        marks += [(m.evidence, "misconception") for m in grade.misconceptions]
+    marks = evidence_marks(grade)
     text = Text()
     for piece, label in segments(shown, marks):
         text.append(piece, style=HIGHLIGHT.get(label or "", ""))

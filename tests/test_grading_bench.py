@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from interviewer import agreement_stats as stats
 from interviewer import grading_bench as gb
 from interviewer.cli_bench import bench_app
 from interviewer.cli_common import UserError
@@ -26,49 +27,49 @@ from interviewer.testing import StubLLMServer, grading_rule
 
 def test_correlations_of_perfect_and_reversed_agreement() -> None:
     x = [0.0, 2.0, 5.0, 9.0, 10.0]
-    assert gb.pearson(x, [2 * v + 1 for v in x]) == pytest.approx(1.0)
-    assert gb.pearson(x, [-v for v in x]) == pytest.approx(-1.0)
-    assert gb.spearman(x, [v**3 for v in x]) == pytest.approx(1.0)  # monotone, not linear
-    assert gb.spearman(x, [-(v**3) for v in x]) == pytest.approx(-1.0)
-    assert math.isnan(gb.pearson(x, [3.0] * 5)) and math.isnan(gb.spearman([1.0], [1.0]))
+    assert stats.pearson(x, [2 * v + 1 for v in x]) == pytest.approx(1.0)
+    assert stats.pearson(x, [-v for v in x]) == pytest.approx(-1.0)
+    assert stats.spearman(x, [v**3 for v in x]) == pytest.approx(1.0)  # monotone, not linear
+    assert stats.spearman(x, [-(v**3) for v in x]) == pytest.approx(-1.0)
+    assert math.isnan(stats.pearson(x, [3.0] * 5)) and math.isnan(stats.spearman([1.0], [1.0]))
     # hand-computed: x = 1,2,3 and y = 1,3,2 -> r = 0.5
-    assert gb.pearson([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert stats.pearson([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
 
 
 def test_ranks_share_ties_and_rmse() -> None:
-    assert gb.ranks([10, 20, 20, 30]).tolist() == [1.0, 2.5, 2.5, 4.0]
-    assert gb.ranks([3, 1, 2]).tolist() == [3.0, 1.0, 2.0]
-    assert gb.rmse([0, 0], [3, 4]) == pytest.approx(math.sqrt(12.5))
-    assert gb.rmse([1, 2], [1, 2]) == 0.0
+    assert stats.ranks([10, 20, 20, 30]).tolist() == [1.0, 2.5, 2.5, 4.0]
+    assert stats.ranks([3, 1, 2]).tolist() == [3.0, 1.0, 2.0]
+    assert stats.rmse([0, 0], [3, 4]) == pytest.approx(math.sqrt(12.5))
+    assert stats.rmse([1, 2], [1, 2]) == 0.0
 
 
 def test_quadratic_weighted_kappa_known_values() -> None:
-    assert gb.qwk([0, 1, 2], [0, 1, 2], 0, 2) == pytest.approx(1.0)
+    assert stats.qwk([0, 1, 2], [0, 1, 2], 0, 2) == pytest.approx(1.0)
     # observed disagreement 0.25, chance 1.25 (worked out by hand) -> 1 - 0.25 / 1.25
-    assert gb.qwk([0, 1, 2], [0, 2, 2], 0, 2) == pytest.approx(0.8)
-    assert gb.qwk([0, 1, 2], [2, 1, 0], 0, 2) == pytest.approx(-1.0)
-    assert gb.qwk([0.4, 1.6], [0, 2], 0, 2) == pytest.approx(1.0)  # rounded before comparing
-    assert math.isnan(gb.qwk([1, 1], [1, 1], 0, 2))  # one category only: kappa undefined
+    assert stats.qwk([0, 1, 2], [0, 2, 2], 0, 2) == pytest.approx(0.8)
+    assert stats.qwk([0, 1, 2], [2, 1, 0], 0, 2) == pytest.approx(-1.0)
+    assert stats.qwk([0.4, 1.6], [0, 2], 0, 2) == pytest.approx(1.0)  # rounded before comparing
+    assert math.isnan(stats.qwk([1, 1], [1, 1], 0, 2))  # one category only: kappa undefined
 
 
 def test_auc_and_macro_f1_known_values() -> None:
-    assert gb.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
-    assert gb.roc_auc([1, 2, 3], [0, 1, 1]) == 1.0 and gb.roc_auc([3, 2, 1], [0, 1, 1]) == 0.0
-    assert gb.roc_auc([5, 5, 5, 5], [0, 1, 0, 1]) == pytest.approx(0.5)
-    assert math.isnan(gb.roc_auc([1, 2], [1, 1]))
+    assert stats.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert stats.roc_auc([1, 2, 3], [0, 1, 1]) == 1.0 and stats.roc_auc([3, 2, 1], [0, 1, 1]) == 0.0
+    assert stats.roc_auc([5, 5, 5, 5], [0, 1, 0, 1]) == pytest.approx(0.5)
+    assert math.isnan(stats.roc_auc([1, 2], [1, 1]))
     # class 1: tp 1, fp 1, fn 0 -> F1 2/3; class 0: tp 2, fp 0, fn 1 -> F1 4/5
-    assert gb.macro_f1([1, 1, 0, 0], [1, 0, 0, 0]) == pytest.approx((2 / 3 + 4 / 5) / 2)
-    assert gb.macro_f1([1, 0, 1], [1, 0, 1]) == 1.0
+    assert stats.macro_f1([1, 1, 0, 0], [1, 0, 0, 0]) == pytest.approx((2 / 3 + 4 / 5) / 2)
+    assert stats.macro_f1([1, 0, 1], [1, 0, 1]) == 1.0
 
 
 def test_isotonic_fit_pools_violators() -> None:
-    knots, fitted = gb.isotonic_fit([1, 2, 3, 4], [1, 3, 2, 4])
+    knots, fitted = stats.isotonic_fit([1, 2, 3, 4], [1, 3, 2, 4])
     assert knots.tolist() == [1, 2, 3, 4] and fitted.tolist() == pytest.approx([1, 2.5, 2.5, 4])
-    knots, fitted = gb.isotonic_fit([0, 0, 1], [0, 1, 0.2])  # tied x are averaged first
+    knots, fitted = stats.isotonic_fit([0, 0, 1], [0, 1, 0.2])  # tied x are averaged first
     assert fitted.tolist() == pytest.approx([0.4, 0.4])
     rng = np.random.default_rng(7)
     x, y = rng.integers(0, 20, 300).astype(float), rng.normal(size=300)
-    knots, fitted = gb.isotonic_fit(x, y)
+    knots, fitted = stats.isotonic_fit(x, y)
     assert np.all(np.diff(fitted) >= -1e-12)
     try:
         from scipy.optimize import isotonic_regression
@@ -88,24 +89,24 @@ def _two_questions() -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 def test_loqo_maps_never_see_the_question_they_score() -> None:
     raw, human, groups = _two_questions()
-    linear = gb.loqo_linear(raw, human, groups, 0.0, 1.0)
+    linear = stats.loqo_linear(raw, human, groups, 0.0, 1.0)
     # An in-sample line would fit question a perfectly; its map comes from b alone, so it is reversed.
     assert linear[:3].tolist() == pytest.approx([1.0, 0.5, 0.0])
-    assert gb.pearson(linear[:3], human[:3]) == pytest.approx(-1.0)
-    isotonic = gb.loqo_isotonic(raw, human, groups, 0.0, 1.0)
+    assert stats.pearson(linear[:3], human[:3]) == pytest.approx(-1.0)
+    isotonic = stats.loqo_isotonic(raw, human, groups, 0.0, 1.0)
     assert isotonic[:3].tolist() == pytest.approx([0.5, 0.5, 0.5])  # b's best monotone fit is flat
     # A question's mapped scores do not depend on its own labels at all.
     changed = human.copy()
     changed[:3] = [0.9, 0.1, 0.3]
-    assert gb.loqo_linear(raw, changed, groups, 0.0, 1.0)[:3].tolist() == pytest.approx(linear[:3].tolist())
-    assert gb.loqo_isotonic(raw, changed, groups, 0.0, 1.0)[:3].tolist() == pytest.approx(isotonic[:3].tolist())
+    assert stats.loqo_linear(raw, changed, groups, 0.0, 1.0)[:3].tolist() == pytest.approx(linear[:3].tolist())
+    assert stats.loqo_isotonic(raw, changed, groups, 0.0, 1.0)[:3].tolist() == pytest.approx(isotonic[:3].tolist())
 
 
 def test_loqo_maps_clip_to_the_scale_and_fall_back_without_other_questions() -> None:
     raw = np.array([0.0, 10.0, 0.0, 10.0, 20.0])
-    mapped = gb.loqo_linear(raw, [0, 1, 0, 1, 1], ["a", "a", "b", "b", "b"], 0.0, 1.0)
+    mapped = stats.loqo_linear(raw, [0, 1, 0, 1, 1], ["a", "a", "b", "b", "b"], 0.0, 1.0)
     assert mapped.max() <= 1.0 and mapped.min() >= 0.0
-    alone = gb.loqo_linear([0.0, 5.0, 10.0], [0, 2, 5], ["q", "q", "q"], 0.0, 5.0)
+    alone = stats.loqo_linear([0.0, 5.0, 10.0], [0, 2, 5], ["q", "q", "q"], 0.0, 5.0)
     assert alone.tolist() == pytest.approx([0.0, 2.5, 5.0])  # nothing to fit on: raw rescaled
 
 
@@ -113,19 +114,19 @@ def test_loqo_threshold_is_chosen_on_the_other_questions() -> None:
     raw = [2.0, 8.0, 3.0, 7.0, 4.0, 6.0]
     labels = [0, 1, 0, 1, 0, 1]
     groups = ["q1", "q1", "q2", "q2", "q3", "q3"]
-    predicted, thresholds = gb.loqo_threshold(raw, labels, groups)
+    predicted, thresholds = stats.loqo_threshold(raw, labels, groups)
     # On q2 + q3 only a cut between 4 and 6 separates the classes: the midpoint 5.
     assert thresholds[0] == thresholds[1] == 5.0
     assert predicted.tolist() == [0, 1, 0, 1, 0, 1]
     flipped = [1, 0, 0, 1, 0, 1]  # q1's own labels do not move q1's threshold
-    assert gb.loqo_threshold(raw, flipped, groups)[1][:2].tolist() == [5.0, 5.0]
+    assert stats.loqo_threshold(raw, flipped, groups)[1][:2].tolist() == [5.0, 5.0]
 
 
 def test_within_question_pearson_skips_small_or_flat_questions_and_counts_a_flat_grader_as_zero() -> None:
     raw = [1, 2, 3, 1, 2, 3, 1, 2, 5, 5, 5, 5, 5, 5]
     human = [1, 2, 3, 3, 2, 1, 0, 1, 2, 2, 2, 0, 1, 2]
     groups = ["up"] * 3 + ["down"] * 3 + ["small"] * 2 + ["flat-human"] * 3 + ["flat-grader"] * 3
-    mean, used, constant = gb.within_question_pearson(raw, human, groups)
+    mean, used, constant = stats.within_question_pearson(raw, human, groups)
     assert (mean, used, constant) == (pytest.approx(0.0), 3, 1)
 
 
@@ -138,7 +139,7 @@ def test_agreement_on_binary_labels_and_the_spread_of_repeats() -> None:
     report = gb.agreement(graded)
     assert report.binary and report.scale_max == 1.0 and report.questions == 4 and report.rows == 12
     assert report.macro_f1 == 1.0 and report.accuracy == 1.0 and report.roc_auc == 1.0
-    assert report.map("raw").pearson == pytest.approx(gb.pearson([g.score for g in graded], [g.row.score for g in graded]))
+    assert report.map("raw").pearson == pytest.approx(stats.pearson([g.score for g in graded], [g.row.score for g in graded]))
     assert report.spread is not None and report.spread.mean == 0.0 and report.spread.share_with_spread == 0.0
     noisy = [_graded("a", 1.0, 5, 5), _graded("a", 0.0, 4, 6), _graded("b", 1.0, 7, 10), _graded("b", 0.0, 1, 1)]
     spread = gb.agreement(noisy).spread

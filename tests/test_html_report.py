@@ -23,12 +23,22 @@ from markupsafe import escape
 from interviewer.charts import bar_chart, line_chart
 from interviewer.core import Interviewer
 from interviewer.export import load_records
-from interviewer.history import MisconceptionRecord, QuestionRecord, SessionRecord, UsageRecord
-from interviewer.highlight import segments
-from interviewer.report_html import CSP, highlighted, marks_of, render_html
+from interviewer.highlight import evidence_marks, segments
+from interviewer.history import (
+    MisconceptionRecord,
+    QuestionRecord,
+    SessionRecord,
+    UsageRecord,
+)
+from interviewer.report_html import CSP, highlighted, render_html
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, backdate, example_rule, practise_from_examples
+from interviewer.testing import (
+    ScriptedEngine,
+    backdate,
+    example_rule,
+    practise_from_examples,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -169,7 +179,7 @@ def test_the_prefilter_changes_no_highlight(records: list[SessionRecord]) -> Non
     """``highlighted`` drops quotes that are not in an answer before ``segments``; same output."""
     compared = 0
     for _, q in questions(records):
-        marks = marks_of(q)
+        marks = evidence_marks(q.final)
         for answer in q.answers:
             unfiltered = "".join(
                 str(escape(t)) if label is None or not t.strip() else f'<mark class="{label}" title="{label}">{escape(t)}</mark>'
