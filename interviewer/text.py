@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "fig.", "eq.", "dr.", "mr.", "ms.")
@@ -105,6 +106,47 @@ def _joined(tokens: list[str]) -> str:
 def cue_present(cue: str, tokens: list[str]) -> bool:
     """Whether any alternative of a keyword cue ('a|b c') occurs as a token sequence."""
     return _present(cue, tokens, _joined(tokens))
+
+
+def cue_spans(cues: list[str], tokens: list[str]) -> set[int]:
+    """Indexes of the tokens inside any occurrence of any cue alternative."""
+    joined = _joined(tokens)
+    covered: set[int] = set()
+    for cue in cues:
+        for alternative in _cue_alternatives(cue):
+            if not _in_joined(alternative[0], joined):
+                continue
+            n = len(alternative)
+            for start in range(len(tokens) - n + 1):
+                if all(_token_matches(alternative[i], tokens[start + i]) for i in range(n)):
+                    covered.update(range(start, start + n))
+    return covered
+
+
+LIST_RUN = 8  # this many words in a row without one function word is a list, not a sentence
+
+
+def prose_factor(tokens: list[str], cues: Sequence[str] = ()) -> float:
+    """Keyword lists have almost no function words; full sentences have plenty.
+
+    Function words inside the question's own cue phrases ("at least as extreme") do not count:
+    a string of cue phrases is still a keyword list, however many "the"s they carry. A long run
+    of words with no function word at all (a list pasted after a real sentence) counts for
+    nothing, so the unit is prose only in the share of it that lies outside such runs.
+    """
+    if len(tokens) < 4:
+        return 1.0
+    inside = cue_spans(list(cues), tokens) if cues else set()
+    function = [t in STOP_WORDS and i not in inside for i, t in enumerate(tokens)]
+    in_runs, run = 0, 0
+    for is_function in [*function, True]:
+        if is_function:
+            in_runs += run if run >= LIST_RUN else 0
+            run = 0
+        else:
+            run += 1
+    ratio = sum(function) / len(tokens)
+    return min(1.0, ratio / 0.2) * (1.0 - in_runs / len(tokens))
 
 
 def cue_coverage(cues: list[str], tokens: list[str]) -> float:

@@ -40,21 +40,13 @@ PRAISE = (
     "as complete and correct."
 )
 
-# (question, label) -> (score as it is, score with the keyword salad appended), measured with the
-# packaged offline grader when these cases were marked.
-# Multiplying a unit's whole grade by how much it reads as prose (function words) fixed most
-# of the cases first marked here. What is left: salads built from multi-word cues that carry
-# function words themselves ("at least as extreme", "not the probability that the null") read
-# as prose, and their similarity to the points still counts.
-KEYWORDS_RAISE = {
-    ("tf-self-attention-qkv", "partial"): (3.6, 5.0),
-    ("tf-self-attention-qkv", "weak"): (0.0, 5.0),
-    ("bv-definition", "weak"): (3.0, 4.0),
-    ("sinf-p-value", "partial"): (3.9, 10.0),
-    ("sinf-p-value", "weak"): (0.0, 10.0),
-}
-# question -> score of the keyword salad alone (the test wants < 3)
-SALAD_SCORES_HIGH = {"tf-self-attention-qkv": 5.0, "sinf-p-value": 10.0}
+# Cases the grader fails would be marked here as (question, label) -> (score as it is, score with
+# the salad appended), measured when marked. None is left: a unit's whole grade scales with how
+# much it reads as prose, and function words inside the question's own cue phrases ("not the
+# probability that the null") do not count as prose.
+KEYWORDS_RAISE: dict[tuple[str, str], tuple[float, float]] = {}
+# question -> score of the keyword salad alone, for salads that score too high (the test wants < 3)
+SALAD_SCORES_HIGH: dict[str, float] = {}
 SALAD_MAX = 3.0
 STRONG_MIN = 7.0
 

@@ -25,8 +25,10 @@ import numpy as np
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
 from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
+from interviewer.engines.reference_model import ReferenceModel, features_for
+from interviewer.evidence import hostile_passages, normalise
 from interviewer.scoring import score_verdicts
-from interviewer.text import STOP_WORDS, clean, content_words, cue_coverage, cue_present, split_clauses
+from interviewer.text import clean, content_words, cue_coverage, cue_present, prose_factor, split_clauses
 from interviewer.text import split_sentences, truncate, words
 
 MAX_SENTENCES = 200
@@ -86,18 +88,19 @@ class Measurements:
     claim_sims: np.ndarray | None = None  # single units x misconceptions
     claim_cues: np.ndarray | None = None  # same shape, bool
     best_point_sims: np.ndarray | None = None  # single units: max similarity to any point
+    unit_vectors: np.ndarray | None = None  # one normalised row per unit
     notes: list[str] = field(default_factory=list)
+    hostile: set[int] = field(default_factory=set)  # sentences addressed to the grader: never evidence
+
+    def sentence_vectors(self) -> np.ndarray:
+        """The vector of each whole sentence (its first unit), in sentence order."""
+        if self.unit_vectors is None:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        rows = {u.sentences[0]: k for k, u in reversed(list(enumerate(self.units))) if len(u.sentences) == 1}
+        return self.unit_vectors[[rows[i] for i in sorted(rows)]]
 
 
-def _prose_factor(tokens: list[str]) -> float:
-    """Keyword lists have almost no function words; full sentences have plenty."""
-    if len(tokens) < 4:
-        return 1.0
-    ratio = sum(t in STOP_WORDS for t in tokens) / len(tokens)
-    return min(1.0, ratio / 0.2)
-
-
-def _units(sentences: list[str]) -> list[_Unit]:
+def _units(sentences: list[str], cues: Sequence[str] = ()) -> list[_Unit]:
     """Grading units: sentences, clauses of long sentences, pairs of adjacent sentences."""
     units: list[_Unit] = []
     for i, sentence in enumerate(sentences):
@@ -108,7 +111,7 @@ def _units(sentences: list[str]) -> list[_Unit]:
             units.append(_Unit(f"{sentence} {sentences[i + 1]}", (i, i + 1), [], 1.0))
     for unit in units:
         unit.tokens = words(unit.text)
-        unit.prose = _prose_factor(unit.tokens)
+        unit.prose = prose_factor(unit.tokens, cues)
     alone = {u.sentences[0]: u.prose for u in units if len(u.sentences) == 1 and u.text == sentences[u.sentences[0]]}
     for unit in units:
         if len(unit.sentences) == 2:  # a pair is as much prose as its less prose-like sentence
@@ -152,9 +155,17 @@ class OfflineEngine:
     model: str | None = "all-MiniLM-L6-v2"
     wants_context = False
 
-    def __init__(self, embedder: Embedder | None = None, params: GraderParams | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        params: GraderParams | None = None,
+        reference_model: ReferenceModel | None | str = "packaged",
+    ) -> None:
+        """``reference_model`` scores questions that have only a reference answer; "packaged" loads
+        the fitted one, None keeps the plain coverage score (as the fitting script needs)."""
         self.embedder = embedder or shared_embedder()
         self.params = params or GraderParams.packaged()
+        self.reference_model = ReferenceModel.packaged() if reference_model == "packaged" else reference_model
 
     def warm_up(self) -> None:
         self.embedder.start()
@@ -180,17 +191,27 @@ class OfflineEngine:
         started = time.perf_counter()
         measured = self.measure(question, answer)
         verdicts, hits = decide(question, measured, self.params, focus)
+        score = score_verdicts(graded_question(question), verdicts, hits)
+        if self.reference_model is not None and not question.points and focus is None and measured.units:
+            calibrated = self.reference_model.score(self.calibration_features(question, measured, verdicts, score))
+            score = min(score, calibrated) if hits else calibrated  # a stated misconception still caps it
         return Assessment(
             question_id=question.id,
             verdicts=verdicts,
             misconceptions=hits,
-            score=score_verdicts(graded_question(question), verdicts, hits),
+            score=score,
             engine=self.name,
             model=self.model,
             rubric_hash=question.content_hash,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             notes=measured.notes,
         )
+
+    def calibration_features(
+        self, question: Question, measured: Measurements, verdicts: Sequence[PointVerdict], coverage_score: float
+    ) -> np.ndarray:
+        """The reference model's inputs (also what bench/fit_reference_model.py fits on)."""
+        return features_for(question, measured, verdicts, coverage_score, self.embedder.encode_cached, self.embedder.encode)
 
     def _unit_vectors(self, units: list[_Unit]) -> np.ndarray:
         """Embed sentences and clauses; a sentence pair's vector is the normalised sum of its two
@@ -209,13 +230,18 @@ class OfflineEngine:
         """Similarities of every answer unit to every rubric point and misconception."""
         text, truncated = truncate(clean(answer), self.params.max_chars)
         sentences = split_sentences(text)[:MAX_SENTENCES]
-        measured = Measurements(sentences=sentences, units=_units(sentences))
+        cues = list(dict.fromkeys(c for p in question.points for c in p.keywords))
+        measured = Measurements(sentences=sentences, units=_units(sentences, cues))
+        measured.hostile = _hostile_sentences(answer[: 2 * self.params.max_chars], sentences)
+        if measured.hostile:
+            measured.notes.append(f"{len(measured.hostile)} sentence(s) addressed to the grader were not graded as answer")
         if truncated:
             measured.notes.append(f"answer truncated to its first {self.params.max_chars:,} characters for grading")
         if not measured.units:
             return measured
         units = measured.units
         unit_vectors = self._unit_vectors(units)
+        measured.unit_vectors = unit_vectors
         points = rubric_points(question)
         for point in points:
             refs = self.embedder.encode_cached([point.text, *point.aliases])
@@ -239,6 +265,14 @@ class OfflineEngine:
         return measured
 
 
+def _hostile_sentences(answer: str, sentences: list[str]) -> set[int]:
+    """Sentences inside text that talks to the grader (an injection): a fake rubric row or JSON
+    verdict naming a point must not earn that point, as the LLM engine's evidence check ensures.
+    Found on the raw answer: cleaning drops the bidi and hiding characters that give text away."""
+    passages = hostile_passages(answer)
+    return {i for i, s in enumerate(sentences) if any(normalise(s) in p for p in passages)}
+
+
 def decide(
     question: Question, measured: Measurements, params: GraderParams, focus: Sequence[str] | None = None
 ) -> tuple[list[PointVerdict], list[MisconceptionHit]]:
@@ -247,7 +281,7 @@ def decide(
     if not measured.units:
         return [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in points], []
     hits, wrong = _misconceptions(question, measured, params)
-    blocked = np.array([bool(wrong.intersection(u.sentences)) for u in measured.units])
+    blocked = np.array([bool((wrong | measured.hostile).intersection(u.sentences)) for u in measured.units])
     prose = np.array([u.prose for u in measured.units])
     verdicts = []
     for point in points:

@@ -1,0 +1,228 @@
+"""A calibrated score for questions graded against a reference answer instead of a rubric.
+
+When a question has no rubric points, the offline grader turns the reference answer's sentences
+into points, and per-point coverage alone ranks answers poorly: short correct answers in other
+words miss "points", and answers that restate the question look close to the reference. A small
+logistic model over cheap, explainable features does better on questions it has never seen: the
+per-point values, embedding cosines (whole answer, best sentence, and against the question
+itself), word overlap with the reference once the question's own words are removed, length and a
+negation mismatch. Its probability that a grader would accept the answer, times ten, is the score.
+
+The coefficients live in ``interviewer/data/reference_model.json``. ``bench/fit_reference_model.py``
+fits them on the SemEval-2013 "fit" questions and the bank's "fit" examples through
+``features_for``, the same function grading calls, so what is fitted is exactly what runs; it
+reports on held-out questions only. Without the file, grading falls back to the coverage score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from interviewer.domain import PointVerdict, Question, Verdict
+from interviewer.text import STOP_WORDS, prose_factor, words
+
+if TYPE_CHECKING:  # the engine imports this module; the type only names its measurements
+    from interviewer.engines.offline import Measurements
+
+MODEL_FILE = "reference_model.json"
+NEGATORS = frozenset(
+    "not no never none nothing nor neither cannot without isn't aren't wasn't weren't don't doesn't didn't "
+    "won't can't couldn't shouldn't wouldn't hasn't haven't hadn't".split()
+)
+_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ed", "ies", "es", "ly", "s")
+
+FEATURES = (
+    "offline",       # the coverage grader's 0-10 score / 10
+    "pt_mean",       # mean per-point value (similarity and cues combined)
+    "pt_min",        # the weakest point's value
+    "covered",       # share of points covered
+    "cos",           # cosine of the whole answer with the reference
+    "cos_sent",      # best cosine of one answer sentence with the reference
+    "cos_q",         # cosine of the answer with the question (restating it is not answering it)
+    "rec",           # share of the reference's word stems present in the answer
+    "rec_new",       # the same, counting only stems the question does not already contain
+    "prec",          # share of the answer's stems found in the reference
+    "prec_new",      # the same over the answer's stems that are not in the question
+    "log_len",       # log(1 + answer words)
+    "len_ratio",     # log((1 + answer words) / (1 + reference words))
+    "neg_mismatch",  # one of answer and reference is negated while they share words
+    "n_sent",        # sentences, capped at 5, / 5
+    "soft_rec_new",  # per reference word not in the question, its closest answer word's cosine; the mean
+)
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match 'closed'/'closes'/'closing' without NLTK data."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in STOP_WORDS and w not in NEGATORS and len(w) > 1}
+
+
+def _content(text: str) -> list[str]:
+    return list(dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and w not in NEGATORS and len(w) > 1))
+
+
+def soft_recall(reference: str, answer: str, question: str, cached: "Vectors") -> float:
+    """How well the answer's words cover the reference's new words, allowing synonyms: for each
+    reference word the question does not already contain, the cosine of its closest answer word
+    (single words embedded once and cached), averaged. 'connected' still counts for 'linked'."""
+    asked = stems(question)
+    reference_words = _content(reference)
+    new = [w for w in reference_words if stem(w) not in asked] or reference_words
+    answer_words = _content(answer)
+    if not new or not answer_words:
+        return 0.0
+    vectors = cached(new + answer_words)
+    return float((vectors[: len(new)] @ vectors[len(new):].T).max(axis=1).mean())
+
+
+def negated(text: str) -> bool:
+    return any(t in NEGATORS or t.endswith("n't") for t in words(text))
+
+
+Vectors = Callable[[list[str]], np.ndarray]
+RELATED_COSINE = 0.3
+
+
+def stated(sentences: Sequence[str], vectors: np.ndarray, topic_stems: set[str], reference: np.ndarray) -> list[int]:
+    """Indexes of the sentences that say something about the question: they read as prose (not a
+    bare keyword list) and share a word stem with the question or reference, or are close to it.
+    When no sentence relates, all prose sentences are kept: a short answer in other words ("there
+    is a gap") is still the answer, and its low similarity already tells the model so."""
+    prose = [i for i, sentence in enumerate(sentences) if prose_factor(words(sentence)) >= 0.5]
+    related = [
+        i for i in prose
+        if stems(sentences[i]) & topic_stems or (i < len(vectors) and float(vectors[i] @ reference) >= RELATED_COSINE)
+    ]
+    return related or prose
+
+
+def features_for(
+    question: Question,
+    measured: "Measurements",
+    verdicts: Sequence[PointVerdict],
+    coverage_score: float,
+    cached: Vectors,
+    fresh: Vectors,
+) -> np.ndarray:
+    """The model's inputs for one graded answer, in ``FEATURES`` order.
+
+    ``cached`` embeds the question's own texts (reused every turn), ``fresh`` the answer (never
+    kept); the answer's sentence vectors come from the measurements. Everything but the coverage
+    values is measured on the sentences that state something about the question (``stated``), so
+    an unrelated paragraph or a pasted list of the reference's words changes neither the length
+    nor the overlap the model sees.
+    """
+    reference = question.reference_answer or ""
+    values = [v.confidence or 0.0 for v in verdicts] or [0.0]
+    covered = sum(v.verdict == Verdict.covered for v in verdicts) / len(verdicts) if verdicts else 0.0
+    ref_vec, q_vec = cached([reference or " ", question.text or " "])
+    q_stems, r_stems = stems(question.text), stems(reference)
+    keep = stated(measured.sentences, measured.sentence_vectors(), r_stems | q_stems, ref_vec)
+    answer = " ".join(measured.sentences[i] for i in keep)
+    tokens = words(answer)
+    a_vec = fresh([answer])[0] if keep else np.zeros_like(ref_vec)
+    cos_sent = float((measured.sentence_vectors()[keep] @ ref_vec).max()) if keep else 0.0
+    a_stems = stems(answer)
+    r_new, a_new = r_stems - q_stems, a_stems - q_stems
+    n_words, ref_words = len(tokens), len(words(reference))
+    mismatch = float(negated(answer) != negated(reference) and bool(r_stems & a_stems))
+    prose = prose_factor(tokens)
+    return np.array([
+        coverage_score / 10.0,
+        float(np.mean(values)),
+        float(np.min(values)),
+        covered,
+        prose * float(a_vec @ ref_vec),
+        prose * cos_sent,
+        prose * float(a_vec @ q_vec),
+        prose * (len(r_stems & a_stems) / len(r_stems) if r_stems else 0.0),
+        prose * (len(r_new & a_stems) / len(r_new) if r_new else 0.0),
+        prose * (len(a_stems & r_stems) / len(a_stems) if a_stems else 0.0),
+        prose * (len(a_new & r_stems) / len(a_new) if a_new else 0.0),
+        math.log1p(n_words),
+        math.log((1 + n_words) / (1 + ref_words)),
+        mismatch,
+        min(len(keep), 5) / 5.0,
+        prose * soft_recall(reference, answer, question.text, cached),
+    ])
+
+
+@dataclass(frozen=True)
+class ReferenceModel:
+    """A standardised logistic regression: p = sigmoid(bias + coef . (x - mean) / std)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    std: np.ndarray
+    bias: float
+    coef: np.ndarray
+    accept_threshold: float = 0.5
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReferenceModel":
+        names = tuple(data["features"])
+        if names != FEATURES:
+            raise ValueError(f"the model was fitted on features {list(names)}, but grading computes {list(FEATURES)}")
+        arrays = [np.asarray(data[k], dtype=float) for k in ("mean", "std", "coef")]
+        if any(a.shape != (len(FEATURES),) for a in arrays):
+            raise ValueError(f"mean, std and coef must each have {len(FEATURES)} values")
+        return cls(names, *arrays[:2], float(data["bias"]), arrays[2], float(data.get("accept_threshold", 0.5)))
+
+    @classmethod
+    def packaged(cls) -> "ReferenceModel | None":
+        """The model shipped with the package, or None when it is missing or unreadable."""
+        try:
+            data = json.loads(files("interviewer").joinpath("data", MODEL_FILE).read_text(encoding="utf-8"))
+            return cls.from_dict(data)
+        except (FileNotFoundError, OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def probability(self, x: np.ndarray) -> float:
+        z = self.bias + float(self.coef @ ((x - self.mean) / self.std))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def score(self, x: np.ndarray) -> float:
+        """0-10: ten times the probability that a grader accepts the answer."""
+        return round(10.0 * self.probability(x), 1)
+
+
+# --- fitting (used by bench/fit_reference_model.py; numpy only) ----------------------------------
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, weights: np.ndarray | None = None, iterations: int = 50
+) -> np.ndarray:
+    """[bias, w...] minimising weighted cross-entropy + l2/2 |w|^2 by Newton steps (bias not
+    penalised). ``y`` may hold soft targets in [0, 1], such as a human 0-10 score / 10."""
+    n, d = x.shape
+    design = np.c_[np.ones(n), x]
+    s = np.ones(n) if weights is None else weights * n / weights.sum()
+    w = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        gradient = design.T @ (s * (p - y)) + penalty * w
+        hessian = (design * (s * p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(np.c_[np.ones(len(x)), x] @ w)))
