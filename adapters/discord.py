@@ -114,7 +114,8 @@ class DiscordChannel:
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await self.interviewer.transcript_of(user_key(interaction.user.id), id)
         if record is None:  # someone else's id looks exactly like a missing one
-            await interaction.followup.send(f"You have no interview `{id[:40]}`. See `/interview history`.", ephemeral=True)
+            shown = re.sub(r"[^0-9A-Za-z_-]", "?", id[:40])  # never markup, mentions or code-span breaks
+            await interaction.followup.send(f"You have no interview `{shown}`. See `/interview history`.", ephemeral=True)
             return
         text = to_text(record)
         pieces = _code_blocks(text)

@@ -124,15 +124,25 @@ def transcripts_export(
     user: Annotated[str | None, typer.Option("--user")] = None,
     topic: Annotated[str | None, typer.Option("--topic", "-t")] = None,
     since: Annotated[str | None, typer.Option("--since")] = None,
+    force_path: Annotated[bool, typer.Option("--force-path", help="Allow an output path outside the usual places (never system directories).")] = False,
 ) -> None:
-    """Export one interview, or your whole history, as Markdown, JSON (versioned schema) or one HTML file."""
-    from interviewer.export import FORMATS, load_records, render
+    """Export one interview, or your whole history, as Markdown, JSON (versioned schema) or one HTML file.
+
+    -o takes a path inside the current directory, your home or temporary directory or the data
+    dir's exports folder; '..' may not climb out of the current directory (see export_path).
+    """
+    from interviewer.export import FORMATS, OutputPathError, export_path, load_records, render
 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if all_sessions == (session_id is not None):
         raise UserError("name one interview to export, or pass --all for the whole history")
     settings, store, bank = _open(user)
+    if output is not None:  # checked before anything is read, so a refused path costs nothing
+        try:
+            output = export_path(output, settings.data_dir, anywhere=force_path)
+        except OutputPathError as exc:
+            raise UserError(str(exc)) from None
     if all_sessions:
         records = load_records(store, bank, user=settings.user, topic=_topic(bank, topic), since=parse_since(since))
     else:

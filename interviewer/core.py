@@ -41,6 +41,22 @@ DEFAULT_DIFFICULTY = 2
 BUTTONS = ["hint", "skip", "repeat", "end"]
 
 
+MAX_NOTICE_REASON = 110
+
+
+def brief_reason(reason: str, limit: int = MAX_NOTICE_REASON) -> str:
+    """A fallback reason short enough for a one-line notice: the innermost details go first.
+
+    The full reason stays in the stored grade; the candidate only needs the gist.
+    """
+    while len(reason) > limit:
+        shorter = re.sub(r" \([^()]*\)(?=\)*$)", "", reason, count=1)  # the last, innermost parenthesis
+        if shorter == reason:
+            return reason[: limit - 1].rstrip() + "…"
+        reason = shorter
+    return reason
+
+
 @dataclass
 class _Transcript:
     turns: list[TurnRecord]
@@ -178,6 +194,8 @@ class Interviewer:
         reply = Reply(session_id=session.id)
         state = await self._state(session)
         if state.finished:
+            if session.status != "finished":  # killed between the summary and marking the session
+                await self._mark_finished(session)
             return reply.add("notice", "This interview is over. Start a new one to keep practising.")
         command = parse_command(text)
         current = state.current
@@ -235,6 +253,8 @@ class Interviewer:
         for _ in range(10):  # each pass makes one step; a session never needs more than a few
             state = await self._state(session)
             if state.finished:
+                if session.status != "finished":  # killed between the summary and marking the session
+                    await self._mark_finished(session)
                 reply.finished = True
                 return
             current = state.current
@@ -279,7 +299,7 @@ class Interviewer:
             reply.add(
                 "notice",
                 "The model could not grade this answer, so the offline grader scored it instead "
-                f"({assessment.fallback.split(': ', 1)[-1]}).",
+                f"({brief_reason(assessment.fallback.split(': ', 1)[-1])}).",
                 fallback=assessment.fallback,
             )
         return True
@@ -482,10 +502,14 @@ class Interviewer:
             data["usage"] = usage
         text = summary_text(data)
         await self._append(session, role="interviewer", kind="summary", text=text, meta=data)
-        await asyncio.to_thread(self.store.finish_session, session.id)
+        await self._mark_finished(session)
         reply.add("summary", text, **data)
         reply.buttons = []
         reply.finished = True
+
+    async def _mark_finished(self, session: Session) -> None:
+        await asyncio.to_thread(self.store.finish_session, session.id)
+        session.status = "finished"
 
     async def _coach(self, state: SessionState, questions: dict[str, Question], grades: list[Assessment], data: dict) -> dict | None:
         """The model's coaching note for the summary (engines without ``coach`` give none).

@@ -7,9 +7,12 @@ queries however many sessions are exported, so a whole history exports in second
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from interviewer.domain import Session
@@ -28,6 +31,51 @@ Format = Literal["md", "json", "html"]
 FORMATS: tuple[Format, ...] = ("md", "json", "html")
 SCHEMA_FILE = "transcripts-v1.json"
 MARK = {"covered": "[x]", "partial": "[~]", "missed": "[ ]"}
+# Never written to, whatever flag is given: an export is a report, not a system file.
+SYSTEM_DIRS = tuple(Path(p) for p in ("/etc", "/bin", "/sbin", "/usr", "/lib", "/lib64", "/boot", "/dev", "/proc",
+                                      "/sys", "/var", "/opt", "/srv", "/root/.ssh", "C:/Windows", "C:/Program Files"))
+
+
+class OutputPathError(ValueError):
+    """An export path outside the places exports may go; the message says where they may."""
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def export_path(output: Path, data_dir: Path, *, anywhere: bool = False, cwd: Path | None = None) -> Path:
+    """Where an export may be written, resolved; OutputPathError when it is not allowed.
+
+    The policy (why: a transcript export is a report the user asked for, so the ordinary places a
+    user keeps files are fine, and nothing else is, so that a mistyped or pasted path cannot
+    drop files somewhere surprising):
+    - a relative path may not climb out of the current directory with '..';
+    - an absolute path must be inside the current directory, the home directory, the temporary
+      directory or the data dir's 'exports' folder, unless ``anywhere`` (--force-path) is given;
+    - system directories (/etc, /usr, /var, ...) are refused always, as is a target that exists
+      and is not a regular file (a device, a directory).
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    expanded = output.expanduser()
+    target = (cwd / expanded).resolve() if not expanded.is_absolute() else expanded.resolve()
+    if not expanded.is_absolute() and ".." in expanded.parts and not _inside(target, cwd):
+        raise OutputPathError(f"{output}: the path climbs out of the current directory; give a path inside it")
+    system = [d for d in SYSTEM_DIRS if _inside(target, d.resolve() if d.exists() else d)]
+    temp = Path(tempfile.gettempdir()).resolve()
+    if system and not _inside(target, temp):
+        raise OutputPathError(f"{output}: exports are never written into system directories ({system[0]})")
+    roots = [cwd, Path.home().resolve(), temp, (data_dir / "exports").resolve()]
+    if not anywhere and not any(_inside(target, root) for root in roots):
+        raise OutputPathError(
+            f"{output}: exports go inside the current directory, your home directory, the temporary directory "
+            f"or {data_dir / 'exports'}; add --force-path to write elsewhere"
+        )
+    if target.exists() and not target.is_file():
+        raise OutputPathError(f"{output}: exists and is not a regular file")
+    if os.path.islink(expanded) and not anywhere:
+        raise OutputPathError(f"{output}: is a symbolic link; add --force-path to write through it")
+    return target
 
 
 def load_records(
@@ -80,11 +128,15 @@ def to_html(records: list[SessionRecord], user: str | None) -> str:
 
 
 def render(records: list[SessionRecord], fmt: Format, user: str | None) -> str:
+    """The export as text. Markdown and HTML go to terminals and editors as they are, so control
+    characters a candidate typed are made visible there (JSON escapes them itself)."""
+    from interviewer.transcript import visible
+
     if fmt == "json":
         return to_json(records, user)
     if fmt == "html":
-        return to_html(records, user)
-    return to_markdown(records, user)
+        return visible(to_html(records, user))
+    return visible(to_markdown(records, user))
 
 
 # Markdown ---------------------------------------------------------------------------------------

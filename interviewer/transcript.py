@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 MARK = {"covered": ("[x]", "green"), "partial": ("[~]", "yellow"), "missed": ("[ ]", "red")}
 HIGHLIGHT = {"covered": "bold green", "partial": "bold yellow", "misconception": "bold red underline"}
 LONG_TURN = 4_000
+# Control characters a candidate typed (escape sequences, bells, NULs) are shown as their
+# visible pictures (U+2400 block): raw, they would drive the reader's terminal.
+_VISIBLE = {**{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}, 0x7F: 0x2421,
+            **{c: 0xFFFD for c in range(0x80, 0xA0)}}
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character but tab and newline replaced one for one."""
+    return text.translate(_VISIBLE)
 
 
 def render_transcript(console: Console, record: SessionRecord) -> None:
@@ -55,11 +64,11 @@ def _question(console: Console, q: QuestionRecord) -> None:
         if exchange.kind == "answer":
             console.print(Text("you: ", style="bold blue") + _highlighted(exchange.text, q.final))
         elif exchange.kind == "follow_up":
-            console.print(Text("follow-up: ", style="cyan") + Text(exchange.text))
+            console.print(Text("follow-up: ", style="cyan") + Text(visible(exchange.text)))
         elif exchange.kind == "hint":
-            console.print(Text("hint: ", style="magenta") + Text(exchange.text))
+            console.print(Text("hint: ", style="magenta") + Text(visible(exchange.text)))
         elif exchange.kind == "command":
-            console.print(Text(f"you typed '{exchange.text}'", style="dim"))
+            console.print(Text(f"you typed '{visible(exchange.text)}'", style="dim"))
     if len(q.grades) > 1:
         steps = " → ".join(f"{g.score:.1f}" for g in q.grades)
         console.print(Text(f"score after each answer: {steps} (the follow-ups can raise a verdict, never lower one)", style="dim"))
@@ -76,7 +85,7 @@ def _highlighted(answer: str, grade: GradeRecord | None) -> Text:
     marks = evidence_marks(grade)
     text = Text()
     for piece, label in segments(shown, marks):
-        text.append(piece, style=HIGHLIGHT.get(label or "", ""))
+        text.append(visible(piece), style=HIGHLIGHT.get(label or "", ""))
     if len(answer) > LONG_TURN:
         text.append(f"… ({len(answer):,} characters)", style="dim")
     return text
@@ -90,8 +99,8 @@ def _grade(console: Console, grade: GradeRecord) -> None:
     table.add_column("Read", ratio=1)
     for point in grade.points:
         mark, style = MARK[point.verdict]
-        table.add_row(Text(mark, style=style), f"{point.point_id}: {point.text}", point.evidence or "—", point.cite or "")
+        table.add_row(Text(mark, style=style), f"{point.point_id}: {point.text}", Text(visible(point.evidence or "—")), point.cite or "")
     parts: list = [table]
-    parts += [Text(f"misconception {m.misconception_id}: “{m.evidence}” — {m.correction}", style="red") for m in grade.misconceptions]
+    parts += [Text(f"misconception {m.misconception_id}: “{visible(m.evidence)}” — {m.correction}", style="red") for m in grade.misconceptions]
     parts.append(Text(grade_provenance(grade), style="dim"))
     console.print(Group(*parts))

@@ -239,3 +239,11 @@ def test_the_adapter_stays_thin() -> None:
     source = (Path(__file__).parents[1] / "adapters" / "discord.py").read_text(encoding="utf-8")
     for forbidden in ("interviewer.engines", "interviewer.scoring", "interviewer.session_state", "interviewer.feedback", "Verdict"):
         assert forbidden not in source
+
+
+async def test_a_hostile_id_in_show_cannot_break_markup_or_ping(rig) -> None:
+    _, group, _, _ = rig
+    asked = interaction(member(name="eve"), text_channel(thread()))
+    await command(group, "show")(asked, id="`@everyone` <@123>")
+    text = asked.followup.send.await_args.args[0]
+    assert "@" not in text and text.count("`") == 4  # the id is one clean code span

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
@@ -47,8 +47,10 @@ class Usage:
     cost: float | None = None
     latency_ms: float = 0.0
     calls: int = 0
+    recovered: list[str] = field(default_factory=list)  # what went wrong before a usable reply came
 
     def add(self, result: CallResult) -> None:
+        self.recovered.extend(f"a failed attempt ({reason})" for reason in result.failures)
         self.tokens_in += result.tokens_in
         self.tokens_out += result.tokens_out
         self.latency_ms += result.latency_ms
@@ -164,6 +166,7 @@ class LLMEngine:
             return parse_model(result.content, GradingOutput)
         except InvalidOutput as problem:
             log.warning("invalid model output, asking once for a repair: %s", problem)
+            usage.recovered.append(f"an unusable first reply ({problem})")
             repair = [
                 *messages,
                 {"role": "assistant", "content": result.content[:MAX_REPAIR_ECHO] or "(empty)"},
@@ -184,7 +187,7 @@ class LLMEngine:
     def _assessment(
         self, question: Question, graded: list[RubricPoint], answer: str, output: GradingOutput, usage: Usage
     ) -> Assessment:
-        notes: list[str] = []
+        notes: list[str] = [f"the model answered after {', '.join(usage.recovered)}"] if usage.recovered else []
         judged = {j.point_id: j for j in output.points}
         unknown = sorted(set(judged) - {p.id for p in rubric_points(question)})
         if unknown:

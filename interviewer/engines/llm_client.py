@@ -10,6 +10,7 @@ the server sees is one we decided to send.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -65,6 +66,7 @@ class CallResult:
     cost: float | None = None
     latency_ms: float = 0.0
     attempts: int = 1
+    failures: list[str] = field(default_factory=list)  # the reason of each failed attempt before this answer
 
 
 @lru_cache(maxsize=1)
@@ -115,6 +117,28 @@ def _retry_after(exc: Exception) -> float | None:
         return None
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps: litellm reports a refused connection as an HTTP 500."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _transport_problem(exc: Exception) -> tuple[str, str, bool] | None:
+    """A dropped connection or an unreadable body hidden under a status code the server never sent."""
+    import httpx
+
+    causes = _causes(exc)[1:]
+    if any(isinstance(c, (ConnectionError, httpx.ConnectError, httpx.RemoteProtocolError)) for c in causes):
+        return "connection", "the model endpoint could not be reached", True
+    if any(isinstance(c, json.JSONDecodeError) for c in causes):
+        return "malformed", "the model endpoint sent a reply that is not valid JSON", True
+    return None
+
+
 def _classify(exc: Exception, timeout: float) -> tuple[str, str, bool]:
     """(kind, short reason, retryable) for an exception from litellm."""
     litellm = litellm_module()
@@ -131,6 +155,9 @@ def _classify(exc: Exception, timeout: float) -> tuple[str, str, bool]:
         return "context", "the prompt is longer than the model's context window", False
     if isinstance(exc, litellm.APIConnectionError) and not isinstance(exc, litellm.InternalServerError):
         return "connection", "the model endpoint could not be reached", True
+    transport = _transport_problem(exc)
+    if transport is not None:
+        return transport
     if isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError)) or (
         isinstance(status, int) and status >= 500
     ):
@@ -179,11 +206,13 @@ class ModelClient:
         """One answer for ``messages``, retrying what is worth retrying."""
         started = time.perf_counter()
         attempts = 0
+        failures: list[str] = []
         while True:
             attempts += 1
             try:
                 result = await self._once(messages, response_format, on_delta)
                 result.attempts = attempts
+                result.failures = failures
                 result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
                 return result
             except Exception as exc:  # classified below; nothing escapes unclassified
@@ -192,6 +221,7 @@ class ModelClient:
                 if not retryable or attempts > self.config.retries:
                     tried = f" after {attempts} attempts" if attempts > 1 else ""
                     raise ModelCallError(f"{reason}{tried}", kind=kind, attempts=attempts) from None
+                failures.append(reason)
                 wait = _retry_after(exc)
                 if wait is None:
                     wait = self.config.backoff * (2 ** (attempts - 1)) * (1 + random.random() / 4)

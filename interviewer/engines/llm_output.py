@@ -95,6 +95,10 @@ def extract_json(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         raise InvalidOutput("the reply was empty")
+    try:  # bare JSON first: a quote of an answer with a code fence in it must not be taken for a fence
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        pass
     fenced = re.search(r"```(?:json)?\s*(.*?)```", stripped, re.DOTALL)
     if fenced:
         stripped = fenced.group(1).strip()
