@@ -18,6 +18,7 @@ from typing import Literal
 from interviewer.domain import Session
 from interviewer.feedback import duration_label, grade_provenance
 from interviewer.highlight import evidence_marks, segments
+from interviewer.text import visible
 from interviewer.history import (
     ExportDocument,
     QuestionRecord,
@@ -130,8 +131,6 @@ def to_html(records: list[SessionRecord], user: str | None) -> str:
 def render(records: list[SessionRecord], fmt: Format, user: str | None) -> str:
     """The export as text. Markdown and HTML go to terminals and editors as they are, so control
     characters a candidate typed are made visible there (JSON escapes them itself)."""
-    from interviewer.transcript import visible
-
     if fmt == "json":
         return to_json(records, user)
     if fmt == "html":

@@ -196,3 +196,14 @@ def within_limit(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+# Control characters a candidate typed (escape sequences, bells, NULs) are shown as their
+# visible pictures (U+2400 block): raw, they would drive the reader's terminal.
+_VISIBLE = {**{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}, 0x7F: 0x2421,
+            **{c: 0xFFFD for c in range(0x80, 0xA0)}}
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character but tab and newline replaced one for one."""
+    return text.translate(_VISIBLE)

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from interviewer.feedback import duration_label, grade_provenance
 from interviewer.highlight import evidence_marks, segments
+from interviewer.text import visible
 
 if TYPE_CHECKING:
     from interviewer.history import GradeRecord, QuestionRecord, SessionRecord
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
 MARK = {"covered": ("[x]", "green"), "partial": ("[~]", "yellow"), "missed": ("[ ]", "red")}
 HIGHLIGHT = {"covered": "bold green", "partial": "bold yellow", "misconception": "bold red underline"}
 LONG_TURN = 4_000
-# Control characters a candidate typed (escape sequences, bells, NULs) are shown as their
-# visible pictures (U+2400 block): raw, they would drive the reader's terminal.
-_VISIBLE = {**{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}, 0x7F: 0x2421,
-            **{c: 0xFFFD for c in range(0x80, 0xA0)}}
-
-
-def visible(text: str) -> str:
-    """``text`` with every control character but tab and newline replaced one for one."""
-    return text.translate(_VISIBLE)
 
 
 def render_transcript(console: Console, record: SessionRecord) -> None:

@@ -19,6 +19,7 @@ Everything runs offline on 127.0.0.1; the full run takes a few minutes on 2 core
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -36,6 +37,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    logging.getLogger("interviewer").setLevel(logging.ERROR)  # the faults are on purpose: no warning per turn
 
     from interviewer.reliability.concurrency import run_concurrent_sessions
     from interviewer.reliability.crash import run_crash_campaign
