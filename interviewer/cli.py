@@ -36,6 +36,8 @@ app.add_typer(serve_app, name="serve")
 app.add_typer(transcripts_app, name="transcripts")
 app.command("progress")(progress)
 app.add_typer(bench_app, name="bench")
+db_app = typer.Typer(help="Migrate and inspect the transcript store ($INTERVIEWER_DATABASE_URL).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 MODEL_HELP = (
     "Grade with this LLM (a litellm model string: openai/gpt-4o-mini, anthropic/..., ollama_chat/llama3.1, "
@@ -352,6 +354,43 @@ def rubrics_list() -> None:
             str(sum(len(q.examples) for q in qs)),
         )
     console.print(table)
+
+
+def _open_store_unmigrated():
+    """The configured store without migrating it: the db commands decide when to migrate."""
+    from interviewer.store import Store
+
+    return Store(_settings().resolved_database_url, auto_migrate=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the transcript store to the latest schema (run once per deploy, before replicas)."""
+    from interviewer.store import HEAD_REVISION
+
+    store = _open_store_unmigrated()
+    try:
+        before, after = store.upgrade()
+    finally:
+        store.close()
+    if before == after:
+        console.print(f"Already at revision {after} (head {HEAD_REVISION}).")
+    else:
+        console.print(f"Upgraded from revision {before or 'none'} to {after}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the transcript store and whether it is the latest."""
+    from interviewer.store import HEAD_REVISION
+
+    store = _open_store_unmigrated()
+    try:
+        revision = store.revision()
+    finally:
+        store.close()
+    state = "head" if revision == HEAD_REVISION else f"behind head {HEAD_REVISION}: run 'interviewer db upgrade'"
+    console.print(f"{revision or 'none'} ({state})")
 
 
 def main() -> None:

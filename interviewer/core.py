@@ -537,12 +537,35 @@ class Interviewer:
         """Hold the session's lock; while it is held the transcript is read once and kept in step
         with every write, instead of being read again at each step (the store stays the truth:
         the copy is dropped when the lock is released)."""
-        async with self._locks[session.id]:
-            self._transcripts.pop(session.id, None)
+        async with self._locks[session.id], self._owning(session):
+            self._transcripts.pop(session.id, None)  # read after owning: another replica may have written
             try:
                 yield
             finally:
                 self._transcripts.pop(session.id, None)
+
+    @asynccontextmanager
+    async def _owning(self, session: Session) -> AsyncIterator[None]:
+        """Own the session across processes too (``Store.owning``), so that two replicas never
+        handle turns of one session at once. Taken in a thread: waiting for another replica
+        must not block the event loop; an uncontended local hold (SQLite's flock) is taken
+        directly, so the single-process path costs no thread hop. If this task is cancelled while
+        waiting, the hold is released as soon as the thread gets it."""
+        claim = self.store.owning(session.id)
+        if not claim.try_now():
+            acquiring = asyncio.ensure_future(asyncio.to_thread(claim.acquire))
+            try:
+                await asyncio.shield(acquiring)
+            except asyncio.CancelledError:
+                acquiring.add_done_callback(lambda done: done.cancelled() or done.exception() or claim.release())
+                raise
+        try:
+            yield
+        finally:
+            if claim.local:
+                claim.release()
+            else:
+                await asyncio.to_thread(claim.release)
 
     async def _transcript(self, session: Session) -> _Transcript:
         cached = self._transcripts.get(session.id)

@@ -1,11 +1,16 @@
 """The transcript store: sessions, append-only turns and assessments, over SQLAlchemy.
 
 SQLite (the default) runs in WAL mode so a process killed mid-write leaves every committed
-turn intact; each append is its own transaction, committed before grading starts.
+turn intact; each append is its own transaction, committed before grading starts. PostgreSQL
+(``postgresql+psycopg://...``) takes the same statements and the same migrations.
+
+Several processes (replicas) may serve one store: ``Store.owning`` makes handling one turn of a
+session exclusive across all of them (see ``_Ownership`` for the choice of mechanism).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -15,13 +20,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, inspect, make_url, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, utcnow
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 _SESSIONS = SessionRow.__table__
 _TURNS = TurnRow.__table__
@@ -74,6 +79,19 @@ class StoreError(Exception):
     """The store cannot be opened or written; the message is shown to the user as is."""
 
 
+def _shown(url: str) -> str:
+    """The URL as it may appear in a message: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: it holds no parsable password either
+        return url
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg spreads a refused connection over three)."""
+    return " ".join(str(exc).split())
+
+
 def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -100,10 +118,137 @@ def migrate(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database; None before the first migration."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+# Two halves of one 64-bit advisory key: a constant naming this application, so our locks never
+# collide with another program's on a shared server, and a hash of the session id.
+_ADVISORY_NAMESPACE = 0x1E7E  # "interviewer"
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:session_id))")
+_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '300s'")
+
+
+class _Ownership:
+    """Exclusive hold of one session across processes, for as long as one turn is handled.
+
+    Chosen over a lease column with an optimistic version: both mechanisms below are released by
+    the operating system or the database the instant the holder dies (a SIGKILLed replica leaves
+    nothing to expire, so another replica resumes at once), they need no schema change, no
+    clock, no heartbeat during a slow model call and no extra write per turn.
+
+    - PostgreSQL: ``pg_advisory_xact_lock`` taken in a transaction on a connection of its own,
+      kept open while the turn runs and rolled back after. The server drops the lock with the
+      transaction, and drops the transaction when the client's connection closes.
+    - SQLite file: ``flock`` on one of LOCK_STRIPES files beside the database, picked by the
+      session id. The kernel drops it with
+      the process. SQLite already admits one writer at a time; this keeps whole turns apart.
+    - Anything else (``:memory:``, platforms without ``fcntl``): one process only, so the
+      per-session asyncio lock in the core is all the exclusion there is to have.
+
+    The grade itself is also guarded by the unique key on (session_id, turn_seq): even without
+    ownership two processes could never store two grades for one turn.
+    """
+
+    def __init__(self, store: "Store", session_id: str) -> None:
+        self._store = store
+        self._session_id = session_id
+        self._release: Any = None
+
+    @property
+    def local(self) -> bool:
+        """True when taking and dropping the hold are system calls on this machine (no network),
+        cheap enough for an event loop to make directly."""
+        return self._store.lock_engine is None
+
+    def try_now(self) -> bool:
+        """Take the hold if that needs neither waiting nor the network; False: call ``acquire``."""
+        if not self.local:
+            return False
+        if self._store.lock_dir is not None:
+            self._release = self._flock(self._store.lock_dir, wait=False)
+            return self._release is not None
+        return True
+
+    def acquire(self) -> None:
+        """Block until this process owns the session."""
+        if self._store.lock_engine is not None:
+            self._release = self._advisory()
+        elif self._store.lock_dir is not None:
+            self._release = self._flock(self._store.lock_dir, wait=True)
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __enter__(self) -> "_Ownership":
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+    def _advisory(self) -> Any:
+        connection = self._store.lock_engine.connect()
+        try:
+            connection.begin()
+            connection.execute(_LOCK_TIMEOUT)
+            connection.execute(_ADVISORY_LOCK, {"namespace": _ADVISORY_NAMESPACE, "session_id": self._session_id})
+        except BaseException:
+            connection.close()
+            raise
+
+        def release() -> None:
+            connection.rollback()  # ends the transaction, and the lock with it
+            connection.close()
+
+        return release
+
+    def _flock(self, folder: Path, *, wait: bool) -> Any:
+        """The release of a held ``flock``; None when ``wait`` is False and another holds it."""
+        import fcntl
+
+        # One of LOCK_STRIPES files, not one per session: the folder stays bounded however many
+        # sessions there are; two sessions sharing a stripe only take turns, rarely.
+        stripe = int(hashlib.sha1(self._session_id.encode()).hexdigest()[:8], 16) % LOCK_STRIPES
+        name = f"{stripe:04x}"
+        handle = open(folder / name, "a+b")  # noqa: SIM115 - closed by release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        except BaseException:
+            handle.close()
+            raise
+
+        def release() -> None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+        return release
+
+
+LOCK_STRIPES = 4096
+
+
+def _lock_dir(url: str) -> Path | None:
+    """Where a SQLite file store keeps its per-session lock files (None: no cross-process locks)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows: one process per SQLite store
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    folder = Path(database).expanduser()
+    folder = folder.with_name(folder.name + ".owners")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass
@@ -125,22 +270,53 @@ class Store:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot open the transcript store at {url!r}: {exc.strerror} ({folder})") from None
+        self.url = url
         try:
             self.engine = create_engine(url, future=True)
         except Exception as exc:  # bad URL, missing driver
-            raise StoreError(f"cannot open the transcript store at {url!r}: {exc}") from None
-        if self.engine.dialect.name == "sqlite":
+            raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {exc}") from None
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._write_lock: AbstractContextManager[object] = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        self._write_lock: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
+        # Ownership connections sit idle in a transaction for a whole turn: a pool of their own
+        # (without a cap) so that many sessions at once never starve the statements of connections.
+        self.lock_engine: Engine | None = (
+            create_engine(url, pool_size=5, max_overflow=-1) if self.engine.dialect.name == "postgresql" else None
+        )
+        self.lock_dir: Path | None = _lock_dir(url) if sqlite else None
         if auto_migrate:
             try:
                 if current_revision(self.engine) != HEAD_REVISION:
                     migrate(self.engine)
             except OperationalError as exc:
-                raise StoreError(f"cannot open the transcript store at {url!r}: {exc.orig}") from None
+                raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.lock_engine is not None:
+            self.lock_engine.dispose()
+
+    def owning(self, session_id: str) -> _Ownership:
+        """Exclusive hold of a session across processes while one turn is handled: a context
+        manager, or ``acquire()``/``release()`` for callers that must enter it from a thread."""
+        return _Ownership(self, session_id)
+
+    def revision(self) -> str | None:
+        """The schema revision of the database; StoreError (one line) when it cannot be reached."""
+        try:
+            return current_revision(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot reach the transcript store at {_shown(self.url)!r}: {_one_line(exc.orig)}") from None
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Migrate to the head revision; returns (before, after)."""
+        before = self.revision()
+        try:
+            migrate(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot migrate the transcript store at {_shown(self.url)!r}: {_one_line(exc.orig)}") from None
+        return before, self.revision()
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

@@ -18,6 +18,7 @@ class Base(DeclarativeBase):
 
 class SessionRow(Base):
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_created", "user_key", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     session_key: Mapped[str] = mapped_column(String(255), index=True)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -23,7 +27,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
     monkeypatch.setenv("INTERVIEWER_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("INTERVIEWER_USER", "tester")
-    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY"):
+    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHROMA_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return data
 
@@ -36,6 +40,74 @@ def bank() -> RubricBank:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.close()
+
+
+# The store suite runs on SQLite and on a real PostgreSQL server: this one (the local server by
+# default), each test in a database of its own. Without a server those variants skip, unless
+# INTERVIEWER_TEST_POSTGRES_REQUIRED=1 (CI) makes a missing server a failure.
+POSTGRES_SERVER = os.environ.get("INTERVIEWER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@cache
+def _postgres_unreachable() -> str | None:
+    """Why no PostgreSQL server can be used (None when one can); asked once per run."""
+    try:
+        import psycopg
+
+        psycopg.connect(_libpq(POSTGRES_SERVER), connect_timeout=3).close()
+    except Exception as exc:  # no driver, no server, no permission: all mean "cannot test here"
+        return " ".join(str(exc).split())
+    return None
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new empty database on the test server, dropped afterwards; yields its SQLAlchemy URL."""
+    reason = _postgres_unreachable()
+    if reason is not None:
+        if os.environ.get("INTERVIEWER_TEST_POSTGRES_REQUIRED") == "1":
+            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_SERVER}: {reason}")
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}: {reason}")
+    import psycopg
+    from sqlalchemy import make_url
+
+    name = f"interviewer_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(POSTGRES_SERVER), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq(POSTGRES_SERVER), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database, for what only PostgreSQL has (advisory locks, its planner)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[Store]:
+    """A migrated store on each backend (``store`` stays SQLite-only for the rest of the suite)."""
+    s = Store(store_url)
     yield s
     s.close()
 

@@ -16,7 +16,8 @@ from interviewer.testing import ScriptedEngine, keyword_rule
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_turns_get_consecutive_seqs_and_events_are_deduplicated(store: Store) -> None:
+def test_turns_get_consecutive_seqs_and_events_are_deduplicated(any_store: Store) -> None:
+    store = any_store
     session = store.create_session(user_key="u", channel="test", options=SessionOptions())
     first = store.append_turn(session.id, role="candidate", kind="answer", text="a", event_id="e1")
     duplicate = store.append_turn(session.id, role="candidate", kind="answer", text="a", event_id="e1")
@@ -25,7 +26,8 @@ def test_turns_get_consecutive_seqs_and_events_are_deduplicated(store: Store) ->
     assert [t.text for t in store.turns(session.id)] == ["a", "q"]
 
 
-def test_a_turn_is_graded_at_most_once(store: Store) -> None:
+def test_a_turn_is_graded_at_most_once(any_store: Store) -> None:
+    store = any_store
     session = store.create_session(user_key="u", channel="test", options=SessionOptions())
     turn = store.append_turn(session.id, role="candidate", kind="answer", text="a")
     grade = Assessment(question_id="q", verdicts=[PointVerdict(point_id="p", verdict=Verdict.covered, evidence="a")], score=10)
@@ -53,16 +55,16 @@ def test_head_revision_constant_matches_the_migration_scripts() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrations_and_table_definitions_agree(tmp_path: Path) -> None:
+def test_migrations_and_table_definitions_agree(any_store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from interviewer.tables import Base
 
-    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
-    with store.engine.connect() as connection:
+    with any_store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+    assert any_store.revision() == HEAD_REVISION
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -72,9 +74,9 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
         Store(f"sqlite:///{blocker}/sub/x.db")
 
 
-async def test_resume_after_a_crash_between_saving_and_grading(tmp_path: Path) -> None:
+async def test_resume_after_a_crash_between_saving_and_grading(store_url: str) -> None:
     """The answer was committed, then the process died before grading: resume grades it once."""
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    url = store_url
     bank = RubricBank.load([FIXTURES / "tiny.yaml"])
     options = SessionOptions(question_ids=["tiny-one", "tiny-two"], max_follow_ups=0)
 
@@ -101,8 +103,8 @@ async def test_resume_after_a_crash_between_saving_and_grading(tmp_path: Path) -
     assert len(second_store.assessments(session.id)) == 2
 
 
-async def test_resume_with_nothing_pending_repeats_the_open_question(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+async def test_resume_with_nothing_pending_repeats_the_open_question(store_url: str) -> None:
+    url = store_url
     bank = RubricBank.load([FIXTURES / "tiny.yaml"])
     interviewer = Interviewer(bank, ScriptedEngine(rule=keyword_rule), Store(url))
     session, _ = await interviewer.start(user_key="u", channel="repl", options=SessionOptions(question_ids=["tiny-one"]))
@@ -111,7 +113,8 @@ async def test_resume_with_nothing_pending_repeats_the_open_question(tmp_path: P
     assert reply.messages[1].text == "What is alpha?"
 
 
-def test_list_sessions_reports_final_scores(store: Store) -> None:
+def test_list_sessions_reports_final_scores(any_store: Store) -> None:
+    store = any_store
     session = store.create_session(user_key="u", channel="test", options=SessionOptions())
     store.append_turn(session.id, role="interviewer", kind="question", text="q", question_id="q1", meta={"topic": "tiny"})
     a = store.append_turn(session.id, role="candidate", kind="answer", text="a", question_id="q1")

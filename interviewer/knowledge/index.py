@@ -242,7 +242,7 @@ class KnowledgeBase:
             result = self.collection.query(query_texts=[query], n_results=depth, where=_where(topic, source), include=["distances"])
             lists.append(({i: 1.0 - d for i, d in zip(result["ids"][0], result["distances"][0])}, VECTOR_WEIGHT))
         if mode in ("hybrid", "bm25"):
-            lists.append((self._bm25_scores(query, depth, topic, source), 1.0 - VECTOR_WEIGHT))
+            lists.append((self._bm25_scores(query, depth, topic, source, total), 1.0 - VECTOR_WEIGHT))
         if mode != "hybrid":
             lists = [(lists[0][0], 1.0)]
         fused = _fuse(lists, fusion)
@@ -251,6 +251,8 @@ class KnowledgeBase:
             return []
         got = self.collection.get(ids=best, include=["documents", "metadatas"])
         by_id = {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        if len(by_id) < len(best):  # another replica deleted chunks our BM25 index still holds
+            self._mark_changed()
         return [
             Hit(
                 id=i,
@@ -275,11 +277,11 @@ class KnowledgeBase:
                 break
         return seen
 
-    def _bm25_scores(self, query: str, depth: int, topic: str | None, source: str | None) -> dict[str, float]:
+    def _bm25_scores(self, query: str, depth: int, topic: str | None, source: str | None, total: int) -> dict[str, float]:
         """The top ``depth`` chunks by BM25 score (positive scores only), after the filters."""
         import bm25s
 
-        ids, index, metadatas = self._bm25_index()
+        ids, index, metadatas = self._bm25_index(total)
         tokens = bm25s.tokenize([query], stopwords=BM25_STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False)
         if not tokens or not tokens[0]:
             return {}
@@ -294,9 +296,14 @@ class KnowledgeBase:
             found[ids[i]] = float(scores[i])
         return found
 
-    def _bm25_index(self) -> tuple[list[str], Any, list[dict]]:
+    def _bm25_index(self, total: int) -> tuple[list[str], Any, list[dict]]:
+        """The BM25 index, rebuilt when the collection's size differs from it.
+
+        With a shared server other replicas ingest too; ``_mark_changed`` only sees our own
+        writes, so a long-running replica would otherwise never see their new chunks.
+        """
         with self._bm25_lock:
-            if self._bm25 is None:
+            if self._bm25 is None or len(self._bm25[0]) != total:
                 import bm25s
 
                 everything = self.collection.get(include=["documents", "metadatas"])

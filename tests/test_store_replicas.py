@@ -1,0 +1,136 @@
+"""Several processes on one store: migrations from the CLI, one grade per turn, whole turns that
+never interleave, and a replica killed mid-turn that leaves its session to the next one.
+
+Every test runs on SQLite and on PostgreSQL (see ``store_url`` in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from typer.testing import CliRunner
+
+from interviewer.cli import app
+from interviewer.core import Interviewer
+from interviewer.domain import SessionOptions, Turn
+from interviewer.rubrics import RubricBank
+from interviewer.store import HEAD_REVISION, Store
+from interviewer.testing import ScriptedEngine, keyword_rule
+
+WORKER = Path(__file__).parent / "replica_worker.py"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _replica(*args: str) -> subprocess.Popen[str]:
+    """A replica process, once it has opened the store (it prints READY, then waits for GO)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "READY"
+    return proc
+
+
+def _go(*procs: subprocess.Popen[str]) -> list[str]:
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("GO\n")
+        proc.stdin.flush()
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * len(procs), outputs
+    return outputs
+
+
+def test_db_upgrade_then_current(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_DATABASE_URL", store_url)
+    runner = CliRunner()
+    before = runner.invoke(app, ["db", "current"])
+    assert before.exit_code == 0 and before.output.startswith("none (behind head")
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert upgraded.output.strip() == f"Upgraded from revision none to {HEAD_REVISION}."
+    assert runner.invoke(app, ["db", "upgrade"]).output.strip() == f"Already at revision {HEAD_REVISION} (head {HEAD_REVISION})."
+    assert runner.invoke(app, ["db", "current"]).output.strip() == f"{HEAD_REVISION} (head)"
+
+
+def test_an_unreachable_database_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    env = os.environ | {"INTERVIEWER_DATABASE_URL": "postgresql+psycopg://someone:hunter2@127.0.0.1:1/nowhere"}
+    done = subprocess.run([sys.executable, "-m", "interviewer.cli", "db", "current"], env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 and "No module named interviewer.cli.__main__" in done.stderr:
+        done = subprocess.run([str(Path(sys.executable).parent / "interviewer"), "db", "current"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "cannot reach the transcript store" in done.stderr
+
+
+def test_history_indexes_exist_and_serve_the_history_query(any_store: Store) -> None:
+    with any_store.engine.connect() as db:
+        indexes = {i["name"]: i["column_names"] for i in inspect(db).get_indexes("sessions")}
+        assert indexes["ix_sessions_user_created"] == ["user_key", "created_at"]
+        assert {i["name"] for i in inspect(db).get_indexes("assessments")} >= {"ix_assessments_session_id"}
+        if db.dialect.name == "postgresql":  # the planner would scan a table this small anyway
+            db.execute(text("SET enable_seqscan = off"))
+        explain = "EXPLAIN QUERY PLAN" if db.dialect.name == "sqlite" else "EXPLAIN"
+        plan = db.execute(text(f"{explain} SELECT * FROM sessions WHERE user_key = 'u' ORDER BY created_at DESC")).all()
+    assert "ix_sessions_user_created" in " ".join(str(row) for row in plan)
+
+
+def test_two_replicas_racing_to_grade_the_same_turns_store_one_grade_each(any_store: Store, store_url: str) -> None:
+    session = any_store.create_session(user_key="u", channel="test", options=SessionOptions())
+    turns = 30
+    for n in range(turns):
+        any_store.append_turn(session.id, role="candidate", kind="answer", text=f"a{n}", question_id="q")
+    outputs = _go(*(_replica("grade", store_url, session.id, str(turns)) for _ in range(2)))
+    assert sum(int(out.split()[-1]) for out in outputs) == turns
+    assert sorted(any_store.assessments(session.id)) == list(range(1, turns + 1))
+
+
+def _bank() -> RubricBank:
+    return RubricBank.load([FIXTURES / "tiny.yaml"])
+
+
+async def _open_session(store: Store) -> str:
+    interviewer = Interviewer(_bank(), ScriptedEngine(rule=keyword_rule), store)
+    session, _ = await interviewer.start(
+        user_key="u", channel="test", options=SessionOptions(question_ids=["tiny-one", "tiny-two"], max_follow_ups=5),
+        session_key="thread-1",
+    )
+    return session.id
+
+
+async def test_two_replicas_never_interleave_the_turns_of_one_session(any_store: Store, store_url: str) -> None:
+    session_id = await _open_session(any_store)
+    replicas = [_replica("answer", store_url, "thread-1", name, "3", "0.15") for name in ("left", "right")]
+    _go(*replicas)
+    turns = any_store.turns(session_id)
+    answers = [t for t in turns if t.kind == "answer"]
+    assert len(answers) == 6 and {t.text.split()[3] for t in answers} == {"left", "right"}
+    for before, after in zip(turns, turns[1:]):
+        assert not (before.role == "candidate" and after.role == "candidate"), [(t.seq, t.role, t.kind) for t in turns]
+    assert sorted(any_store.assessments(session_id)) == [t.seq for t in answers]
+
+
+async def test_a_replica_killed_mid_turn_leaves_the_session_to_another_at_once(any_store: Store, store_url: str) -> None:
+    session_id = await _open_session(any_store)
+    doomed = _replica("answer", store_url, "thread-1", "doomed", "1", "600")
+    assert doomed.stdin is not None and doomed.stdout is not None
+    doomed.stdin.write("GO\n")
+    doomed.stdin.flush()
+    assert doomed.stdout.readline().strip() == "GRADING"  # answer stored, session owned
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=30)
+
+    survivor = Interviewer(_bank(), ScriptedEngine(rule=keyword_rule), any_store)
+    started = time.monotonic()
+    reply = await survivor.handle(Turn(session_key="thread-1", user_key="u", text="alpha is beta"), event_id="next")
+    assert time.monotonic() - started < 10  # no lease to wait out: the lock died with the process
+    answers = [t for t in any_store.turns(session_id) if t.kind == "answer"]
+    assert [t.text for t in answers] == ["answer 0 from doomed about nothing in particular", "alpha is beta"]
+    assert sorted(any_store.assessments(session_id)) == [t.seq for t in answers]  # the orphan graded once
+    assert [m.kind for m in reply.messages] == ["follow_up", "follow_up"]  # the orphan first, then this one
