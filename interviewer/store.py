@@ -144,8 +144,8 @@ class _Ownership:
       kept open while the turn runs and rolled back after. The server drops the lock with the
       transaction, and drops the transaction when the client's connection closes.
     - SQLite file: ``flock`` on one of LOCK_STRIPES files beside the database, picked by the
-      session id. The kernel drops it with
-      the process. SQLite already admits one writer at a time; this keeps whole turns apart.
+      session id. The kernel drops it with the process. SQLite already admits one writer at a
+      time; this keeps whole turns apart.
     - Anything else (``:memory:``, platforms without ``fcntl``): one process only, so the
       per-session asyncio lock in the core is all the exclusion there is to have.
 
