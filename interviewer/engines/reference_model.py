@@ -130,11 +130,12 @@ def features_for(
     covered = sum(v.verdict == Verdict.covered for v in verdicts) / len(verdicts) if verdicts else 0.0
     ref_vec, q_vec = cached([reference or " ", question.text or " "])
     q_stems, r_stems = stems(question.text), stems(reference)
-    keep = stated(measured.sentences, measured.sentence_vectors(), r_stems | q_stems, ref_vec)
+    sentence_vecs = measured.sentence_vectors()
+    keep = stated(measured.sentences, sentence_vecs, r_stems | q_stems, ref_vec)
     answer = " ".join(measured.sentences[i] for i in keep)
     tokens = words(answer)
     a_vec = fresh([answer])[0] if keep else np.zeros_like(ref_vec)
-    cos_sent = float((measured.sentence_vectors()[keep] @ ref_vec).max()) if keep else 0.0
+    cos_sent = float((sentence_vecs[keep] @ ref_vec).max()) if keep else 0.0
     a_stems = stems(answer)
     r_new, a_new = r_stems - q_stems, a_stems - q_stems
     n_words, ref_words = len(tokens), len(words(reference))
