@@ -64,7 +64,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -74,11 +73,13 @@ from collections import Counter, defaultdict  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
 
 from interviewer import testing  # noqa: E402
-from interviewer.evidence import grader_directed  # noqa: E402
-from interviewer.testing import MockSlackAPI, StubLLMServer, StubReply, grading_reply, prompt_answer  # noqa: E402
+from interviewer.reliability.slack_wire import (  # noqa: E402
+    asked_text, command_body, event_body, post_kinds, quotable_grading, request_kind, signed_headers, strong_answer,
+    thread_message,
+)
+from interviewer.testing import MockSlackAPI, StubLLMServer, StubReply, prompt_answer  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TEAM = "T1"
@@ -165,37 +166,6 @@ class LoadStub(StubLLMServer):
                 self.in_flight -= 1
                 tag = prompt_answer(request).rsplit(" ", 1)[-1]
                 self.timeline.append((request_kind(request), tag, started, answered))
-
-
-def request_kind(request: dict) -> str:
-    last = str((request.get("messages") or [{}])[-1].get("content"))
-    if "<candidate_answer>" in last:
-        return "assess"
-    if last.startswith("Results, question by question"):
-        return "coaching"
-    return "other"
-
-
-def quotable_grading(request: dict) -> str:
-    """grading_reply(request, "covered"), each point quoting a sentence the evidence check accepts.
-
-    grading_reply quotes the answer's first sentence cut at 200 characters. That can split a word
-    (18 of the bank's 141 "strong" examples have a longer first sentence), and one first sentence
-    (llm-prompt-rag-finetune's: "... a strong system prompt ...") is taken by the evidence check
-    for text addressed to the grader. Either way the point is downgraded and a follow-up comes,
-    which this bench must not have. So the quote here is the first sentence not addressed to the
-    grader, cut at 200 characters on a word boundary.
-    """
-    grading = json.loads(grading_reply(request, "covered"))
-    answer = prompt_answer(request).strip()
-    sentences = [s for s in re.split(r"(?<=[.!?])\s", answer) if s.strip()]
-    quote = next((s for s in sentences if not grader_directed(s)), sentences[0] if sentences else "")
-    if len(quote) > 200:
-        quote = quote[:201].rsplit(" ", 1)[0]
-    for point in grading["points"]:
-        if point.get("evidence"):
-            point["evidence"] = quote
-    return json.dumps(grading)
 
 
 def model_rule(latency: float):
@@ -345,71 +315,18 @@ class Servers:
 
 def signed(body: str, content_type: str, *, retry: int | None = None):
     from slack_bolt.request.async_request import AsyncBoltRequest
-    from slack_sdk.signature import SignatureVerifier
 
-    timestamp = str(int(time.time()))
-    headers = {
-        "content-type": [content_type],
-        "x-slack-request-timestamp": [timestamp],
-        "x-slack-signature": [SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)],
-    }
-    if retry is not None:
-        headers["x-slack-retry-num"] = [str(retry)]
-        headers["x-slack-retry-reason"] = ["http_timeout"]
+    headers = {"content-type": [content_type]}
+    headers.update({name: [value] for name, value in signed_headers(SECRET, body, retry=retry).items()})
     return AsyncBoltRequest(body=body, headers=headers)
 
 
 def command(slack_url: str, channel: str, user: str, text: str):
-    body = urlencode({
-        "token": "x", "team_id": TEAM, "channel_id": channel, "user_id": user, "command": "/interview", "text": text,
-        "response_url": f"{slack_url}response_url.{user}", "trigger_id": "trig",
-    })
-    return signed(body, "application/x-www-form-urlencoded")
+    return signed(command_body(slack_url, channel, user, text, team=TEAM), "application/x-www-form-urlencoded")
 
 
 def event(payload: dict, event_id: str, *, retry: int | None = None):
-    body = json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback", "event_id": event_id,
-                       "event_time": int(time.time()), "event": payload})
-    return signed(body, "application/json", retry=retry)
-
-
-def thread_message(channel: str, user: str, thread: str, text: str, ts: str) -> dict:
-    return {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text, "ts": ts,
-            "thread_ts": thread}
-
-
-# --- what a post says ------------------------------------------------------------------------------
-
-
-def post_kinds(post: dict) -> set[str]:
-    """'question', 'summary', 'follow_up', 'feedback', 'error' found in a chat.postMessage's blocks."""
-    kinds = set()
-    for block in post.get("blocks") or []:
-        if block.get("type") == "context":
-            first = (block.get("elements") or [{}])[0].get("text", "")
-            kinds.add("question" if first.startswith("Question ") else "notice")
-        elif block.get("type") == "header":
-            title = block["text"]["text"]
-            kinds.add("summary" if title == "Interview summary" else "feedback" if title.startswith("Score ") else "header")
-        elif block.get("type") == "section":
-            body = block["text"]["text"]
-            if body.startswith(":speech_balloon:"):
-                kinds.add("follow_up")
-            elif body.startswith("Sorry, "):
-                kinds.add("error")
-    return kinds
-
-
-def asked_text(post: dict) -> str | None:
-    """The question's text as posted (the bold section after the 'Question i/n' context)."""
-    blocks = post.get("blocks") or []
-    for n, block in enumerate(blocks):
-        if block.get("type") == "context" and block["elements"][0].get("text", "").startswith("Question "):
-            for after in blocks[n + 1:]:
-                if after.get("type") == "section":
-                    body = after["text"]["text"]
-                    return body[1:-1] if body.startswith("*") and body.endswith("*") else body
-    return None
+    return signed(event_body(payload, event_id, team=TEAM), "application/json", retry=retry)
 
 
 # --- measuring ---------------------------------------------------------------------------------------
@@ -558,14 +475,6 @@ async def acked(app, request, sink: list[float]) -> int:
     response = await app.async_dispatch(request)
     sink.append((time.perf_counter() - started) * 1000)
     return response.status
-
-
-def strong_answer(question, fallback_text: str) -> str:
-    if question is not None:
-        for example in question.examples:
-            if example.label == "strong":
-                return example.answer
-    return f"{fallback_text} The answer covers each point in turn."
 
 
 async def interview(app, slack_url: str, posts: Posts, run: Run, who: Candidate, *, answers: int,

@@ -24,6 +24,14 @@ class App:
     engine: Engine
     interviewer: Interviewer
 
+    def warm_up_server(self) -> None:
+        """Before a bot serves anyone: load the grader now, and open the study material in the
+        background, so the first candidates' grading is neither slow nor without context."""
+        self.engine.warm_up()
+        start = getattr(self.interviewer.retriever, "start", None)
+        if start is not None:
+            start()
+
 
 def load_bank(settings: Settings) -> RubricBank:
     return RubricBank.load([packaged_rubrics_dir(), *settings.rubric_dirs])
@@ -61,6 +69,7 @@ def model_config(settings: Settings) -> ModelConfig:
         timeout=settings.llm_timeout,
         retries=settings.llm_retries,
         stream=settings.llm_stream,
+        max_parallel=settings.llm_max_parallel,
     )
     missing = missing_keys(config)
     if missing:

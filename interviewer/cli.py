@@ -277,7 +277,7 @@ def serve_slack(
         raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: {mode}. See the README's Slack section.")
     settings = _settings(model=model)
     application = build_app(settings)
-    application.engine.warm_up()
+    application.warm_up_server()
     console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
     where = f"the Events API on http://{host}:{port}/slack/events" if http else "Socket Mode"
     console.print(f"Serving Slack over {where}. Ctrl-C stops.")
@@ -305,7 +305,7 @@ def serve_discord(
     guild_id = guild or (int(os.environ["DISCORD_GUILD_ID"]) if os.environ.get("DISCORD_GUILD_ID", "").isdigit() else None)
     settings = _settings(model=model)
     application = build_app(settings)
-    application.engine.warm_up()
+    application.warm_up_server()
     console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
     console.print("Connecting to Discord. Ctrl-C stops.")
     try:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0, le=600)
     llm_retries: int = Field(default=2, ge=0, le=10)
     llm_stream: bool = True
+    llm_max_parallel: int = Field(
+        default=0, ge=0, le=1000, description="Model requests this process sends at once; the rest wait (0 = no limit)."
+    )
     prompt_dir: Path | None = Field(default=None, description="Your own prompt files, overriding the packaged ones by name.")
 
     @property

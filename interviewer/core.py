@@ -196,6 +196,8 @@ class Interviewer:
         if state.finished:
             if session.status != "finished":  # killed between the summary and marking the session
                 await self._mark_finished(session)
+            if event_id is not None and await asyncio.to_thread(self.store.has_event, session.id, event_id):
+                return reply  # the last answer delivered again (to another replica): it was answered
             return reply.add("notice", "This interview is over. Start a new one to keep practising.")
         command = parse_command(text)
         current = state.current

@@ -105,16 +105,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the head revision with alembic (imported only when needed)."""
+def migrate(engine: Engine, lock_dir: Path | None = None) -> None:
+    """Bring the schema to the head revision with alembic (imported only when needed).
+
+    Replicas started together on an empty database all see it behind head and migrate at once;
+    without a lock the second one fails on a table the first just created. So the upgrade holds
+    a migration lock: an advisory lock in the migrating transaction on PostgreSQL (its DDL is
+    transactional, so the next holder finds the schema at head and does nothing), or ``flock``
+    on a file in ``lock_dir`` for a SQLite file.
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", "interviewer:migrations")
-    with engine.begin() as connection:
+    with _migration_lock(lock_dir), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(_ADVISORY_LOCK, {"namespace": _ADVISORY_NAMESPACE, "session_id": _MIGRATION_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _migration_lock(lock_dir: Path | None) -> Iterator[None]:
+    if lock_dir is None:
+        yield
+        return
+    import fcntl
+
+    with open(lock_dir / "migrate", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -130,6 +151,7 @@ def current_revision(engine: Engine) -> str | None:
 _ADVISORY_NAMESPACE = 0x1E7E  # "interviewer"
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:session_id))")
 _LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '300s'")
+_MIGRATION_KEY = "schema migration"  # hashed like a session id; no session id has a space
 
 
 class _Ownership:
@@ -288,7 +310,7 @@ class Store:
         if auto_migrate:
             try:
                 if current_revision(self.engine) != HEAD_REVISION:
-                    migrate(self.engine)
+                    migrate(self.engine, self.lock_dir)
             except OperationalError as exc:
                 raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
 
@@ -313,7 +335,7 @@ class Store:
         """Migrate to the head revision; returns (before, after)."""
         before = self.revision()
         try:
-            migrate(self.engine)
+            migrate(self.engine, self.lock_dir)
         except OperationalError as exc:
             raise StoreError(f"cannot migrate the transcript store at {_shown(self.url)!r}: {_one_line(exc.orig)}") from None
         return before, self.revision()
@@ -452,7 +474,7 @@ class Store:
                 with self._writing() as db:
                     return self._append(db, session_id, role, kind, text, question_id, meta or {}, event_id)
             except IntegrityError:
-                if event_id is not None and self._has_event(session_id, event_id):
+                if event_id is not None and self.has_event(session_id, event_id):
                     return None
                 continue  # a concurrent writer took the same seq: read the new max and retry
         raise StoreError(f"could not append to session {session_id} after 5 attempts")
@@ -481,7 +503,8 @@ class Store:
             question_id=question_id, meta=meta, created_at=now,
         )
 
-    def _has_event(self, session_id: str, event_id: str) -> bool:
+    def has_event(self, session_id: str, event_id: str) -> bool:
+        """Whether a turn of the session was stored from this delivery (chat platforms redeliver)."""
         with self.engine.connect() as db:
             return db.execute(_HAS_EVENT, {"session_id": session_id, "event_id": event_id}).first() is not None
 

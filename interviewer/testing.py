@@ -333,6 +333,8 @@ class StubLLMServer(_LoopbackServer):
         self.requests: list[dict] = []
         self._queue: list[StubReply] = []
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self.max_in_flight = 0  # most requests being answered at once (arrival until the reply goes out)
         self._stopping = threading.Event()
         self._httpd: _StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -374,11 +376,19 @@ class StubLLMServer(_LoopbackServer):
 
     def _answer(self, handler: _StubHandler, request: dict) -> None:
         """Turn the chosen reply into an HTTP response; a vanished client is not an error."""
-        reply = self._next_reply(request)
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
-            if reply.delay and self._stopping.wait(reply.delay):
-                handler.close_connection = True
-                return
+            reply = self._next_reply(request)
+            stopped = bool(reply.delay) and self._stopping.wait(reply.delay)
+        finally:  # counted out before writing, so a client's next request can never overlap this one
+            with self._lock:
+                self._in_flight -= 1
+        if stopped:
+            handler.close_connection = True
+            return
+        try:
             self._write(handler, reply, request)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             handler.close_connection = True

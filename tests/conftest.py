@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from interviewer.reliability import services  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
 
@@ -45,46 +44,18 @@ def store(tmp_path: Path) -> Store:
 
 
 # The store suite runs on SQLite and on a real PostgreSQL server: this one (the local server by
-# default), each test in a database of its own. Without a server those variants skip, unless
-# INTERVIEWER_TEST_POSTGRES_REQUIRED=1 (CI) makes a missing server a failure.
-POSTGRES_SERVER = os.environ.get("INTERVIEWER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@cache
-def _postgres_unreachable() -> str | None:
-    """Why no PostgreSQL server can be used (None when one can); asked once per run."""
-    try:
-        import psycopg
-
-        psycopg.connect(_libpq(POSTGRES_SERVER), connect_timeout=3).close()
-    except Exception as exc:  # no driver, no server, no permission: all mean "cannot test here"
-        return " ".join(str(exc).split())
-    return None
-
-
+# default, INTERVIEWER_TEST_POSTGRES_URL otherwise), each test in a database of its own. Without a
+# server those variants skip, unless INTERVIEWER_TEST_POSTGRES_REQUIRED=1 (CI) makes it a failure.
 @contextmanager
 def fresh_postgres_database() -> Iterator[str]:
     """A new empty database on the test server, dropped afterwards; yields its SQLAlchemy URL."""
-    reason = _postgres_unreachable()
+    reason = services.postgres_unreachable()
     if reason is not None:
         if os.environ.get("INTERVIEWER_TEST_POSTGRES_REQUIRED") == "1":
-            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_SERVER}: {reason}")
-        pytest.skip(f"no PostgreSQL server at {POSTGRES_SERVER}: {reason}")
-    import psycopg
-    from sqlalchemy import make_url
-
-    name = f"interviewer_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(POSTGRES_SERVER), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(_libpq(POSTGRES_SERVER), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pytest.fail(f"PostgreSQL required but unreachable at {services.POSTGRES_SERVER}: {reason}")
+        pytest.skip(f"no PostgreSQL server at {services.POSTGRES_SERVER}: {reason}")
+    with services.fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

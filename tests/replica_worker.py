@@ -32,6 +32,13 @@ def grade(url: str, session_id: str, turns: str) -> None:
     print(sum(store.add_assessment(session_id, seq, grade) for seq in range(1, int(turns) + 1)), flush=True)
 
 
+def open_store(url: str) -> None:
+    """Open (and so migrate) the store only after GO: replicas starting together on an empty one."""
+    _ready()
+    store = Store(url)
+    print(store.revision(), flush=True)
+
+
 class _AnnouncingEngine(ScriptedEngine):
     """Says when it starts grading: by then the answer is stored and the session is owned."""
 
@@ -56,4 +63,4 @@ def answer(url: str, session_key: str, name: str, answers: str, delay: str) -> N
 
 
 if __name__ == "__main__":
-    {"grade": grade, "answer": answer}[sys.argv[1]](*sys.argv[2:])
+    {"grade": grade, "answer": answer, "open": open_store}[sys.argv[1]](*sys.argv[2:])

@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL (see ``store_url`` in conftest.py)."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -67,6 +68,16 @@ def test_an_unreachable_database_is_one_line_without_a_traceback(tmp_path: Path)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "cannot reach the transcript store" in done.stderr
+
+
+def test_replicas_starting_together_on_an_empty_store_migrate_it_once(store_url: str) -> None:
+    outputs = _go(*(_replica("open", store_url) for _ in range(4)))
+    assert [out.strip() for out in outputs] == [HEAD_REVISION] * 4
+    store = Store(store_url, auto_migrate=False)
+    with store.engine.connect() as db:
+        assert db.execute(text("SELECT COUNT(*) FROM alembic_version")).scalar() == 1
+    assert store.revision() == HEAD_REVISION
+    store.close()
 
 
 def test_history_indexes_exist_and_serve_the_history_query(any_store: Store) -> None:
@@ -134,3 +145,22 @@ async def test_a_replica_killed_mid_turn_leaves_the_session_to_another_at_once(a
     assert [t.text for t in answers] == ["answer 0 from doomed about nothing in particular", "alpha is beta"]
     assert sorted(any_store.assessments(session_id)) == [t.seq for t in answers]  # the orphan graded once
     assert [m.kind for m in reply.messages] == ["follow_up", "follow_up"]  # the orphan first, then this one
+
+
+async def test_the_last_answer_delivered_to_two_replicas_at_once_is_answered_once(any_store: Store, store_url: str) -> None:
+    """The second replica waits while the first grades; by then the interview is over, and the
+    second must stay silent instead of telling the candidate the interview is over."""
+    opener = Interviewer(_bank(), ScriptedEngine(rule=keyword_rule), any_store)
+    await opener.start(user_key="u", channel="test", session_key="thread-1",
+                       options=SessionOptions(question_ids=["tiny-one"], max_follow_ups=0))
+    slow = Interviewer(_bank(), ScriptedEngine(rule=keyword_rule, delay=0.5), any_store)
+    other = Interviewer(_bank(), ScriptedEngine(rule=keyword_rule), Store(store_url))
+    turn = Turn(session_key="thread-1", user_key="u", text="Alpha is beta, gamma relates to delta.")
+    first = asyncio.create_task(slow.handle(turn, event_id="Ev-last"))
+    await asyncio.sleep(0.2)  # the first replica owns the session and is grading
+    second = await other.handle(turn, event_id="Ev-last")
+    answered = await first
+    assert answered.finished and "summary" in [m.kind for m in answered.messages]
+    assert second.messages == []
+    later = await other.handle(Turn(session_key="thread-1", user_key="u", text="hello?"), event_id="Ev-new")
+    assert [m.data.get("reason") for m in later.messages] == ["no_session"]  # a new message is not a duplicate

@@ -23,7 +23,7 @@ from typing import Any
 
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
 from interviewer.engines.base import AssessContext, Engine, Passage
-from interviewer.engines.llm_client import CallResult, ModelCallError, ModelClient, ModelConfig
+from interviewer.engines.llm_client import CallResult, ModelCallError, ModelClient, ModelConfig, RequestLimit
 from interviewer.engines.llm_output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
 from interviewer.engines.llm_prompts import assess_values, few_shot_examples, material_block
 from interviewer.engines.llm_stream import UtteranceStream
@@ -46,6 +46,7 @@ class Usage:
     tokens_out: int = 0
     cost: float | None = None
     latency_ms: float = 0.0
+    queued_ms: float = 0.0  # the part of latency_ms spent waiting for a request slot
     calls: int = 0
     recovered: list[str] = field(default_factory=list)  # what went wrong before a usable reply came
 
@@ -54,6 +55,7 @@ class Usage:
         self.tokens_in += result.tokens_in
         self.tokens_out += result.tokens_out
         self.latency_ms += result.latency_ms
+        self.queued_ms += result.queued_ms
         self.calls += result.attempts
         if result.cost is not None:
             self.cost = (self.cost or 0.0) + result.cost
@@ -68,8 +70,9 @@ class LLMEngine:
     def __init__(self, config: ModelConfig, *, fallback: Engine | None = None, prompt_dir: str | None = None) -> None:
         self.config = config
         self.model: str | None = config.model
-        self.client = ModelClient(config)
-        self._coach_client = ModelClient(replace(config, retries=0))
+        self.limit = RequestLimit(config.max_parallel)  # one cap for the replica, not one per client
+        self.client = ModelClient(config, limit=self.limit)
+        self._coach_client = ModelClient(replace(config, retries=0), limit=self.limit)
         self.assess_prompt = ChatPrompt("assess", prompt_dir)
         self.generate_prompt = ChatPrompt("generate_question", prompt_dir)
         self.coach_prompt = ChatPrompt("coach_summary", prompt_dir)
@@ -97,11 +100,13 @@ class LLMEngine:
         self.fallback.warm_up()
 
     def prepare(self, question: Question) -> None:
-        """While the candidate reads the question: build its few-shot block and warm the fallback."""
+        """While the candidate reads the question: build its few-shot block.
+
+        The offline fallback's rubric embeddings are not computed ahead: they serve only a turn
+        the model fails, where they add a few tens of milliseconds, while computing them for every
+        question a server asks cost each replica about 0.1 s of CPU per question.
+        """
         threading.Thread(target=self._examples, args=(question, rubric_points(question)), name=f"few-shot-{question.id}", daemon=True).start()
-        prepare = getattr(self.fallback, "prepare", None)
-        if prepare is not None:
-            prepare(question)
 
     def _examples(self, question: Question, points: list[RubricPoint]) -> list[dict[str, str]]:
         """Few-shot pairs depend on the rubric only: built once per rubric version.

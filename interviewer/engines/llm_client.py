@@ -4,7 +4,8 @@ Timeouts, rate limits (honouring Retry-After), 5xx answers and dropped connectio
 with backoff; errors that a retry cannot fix (a bad key, an unknown model) fail at once. Either
 way the caller gets a ``ModelCallError`` whose ``reason`` is short and safe to show: it never
 contains the key or the request. litellm's own retries are switched off so that every request
-the server sees is one we decided to send.
+the server sees is one we decided to send. A ``RequestLimit`` caps how many requests are in
+flight at once, so replicas sharing a gateway queue locally instead of drawing 429s.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import logging
 import os
 import random
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -52,6 +56,7 @@ class ModelConfig:
     backoff: float = 0.5
     stream: bool = True
     temperature: float = 0.0
+    max_parallel: int = 0  # requests in flight at once from this process (0 = no limit); see RequestLimit
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. litellm's mock_response in tests
 
     def __repr__(self) -> str:  # the key is never printed
@@ -60,13 +65,94 @@ class ModelConfig:
 
 @dataclass
 class CallResult:
+    """One answer and what it cost.
+
+    ``latency_ms`` is what the candidate waited: every attempt, the backoff between them and
+    the time spent queued for a request slot; ``queued_ms`` is the queued part alone.
+    """
+
     content: str
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float | None = None
     latency_ms: float = 0.0
+    queued_ms: float = 0.0
     attempts: int = 1
     failures: list[str] = field(default_factory=list)  # the reason of each failed attempt before this answer
+
+
+class RequestLimit:
+    """At most ``size`` model requests in flight at once over every client sharing it (0 = no limit).
+
+    Replicas sharing a gateway each take a share of its parallel limit; requests over the share
+    wait here, first come first served, instead of drawing 429s. Not an ``asyncio.Semaphore``:
+    a semaphore belongs to one event loop, and a client outlives loops (the REPL and the tests
+    call ``asyncio.run`` again and again; loops may also run at once in threads). So the count
+    is guarded by a thread lock and each waiter is a future woken on its own loop.
+    """
+
+    def __init__(self, size: int = 0) -> None:
+        if size < 0:
+            raise ValueError(f"a request limit cannot be negative (got {size})")
+        self.size = size
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        """Slots held right now."""
+        with self._lock:
+            return self._busy
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[float]:
+        """Hold one slot for one request; yields the seconds spent waiting for it."""
+        if self.size <= 0:
+            yield 0.0
+            return
+        started = time.perf_counter()
+        await self._acquire()
+        try:
+            yield time.perf_counter() - started
+        finally:
+            self._release()
+
+    async def _acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._busy < self.size:  # there are waiters only while every slot is busy
+                self._busy += 1
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, waiter))
+        try:
+            await waiter
+        except BaseException:  # cancelled: leave the queue, or pass on a slot handed over meanwhile
+            with self._lock:
+                handed_over = (loop, waiter) not in self._waiters
+                if not handed_over:
+                    self._waiters.remove((loop, waiter))
+            if handed_over:
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        """Hand the slot to the first waiter whose loop is alive, else free it."""
+        with self._lock:
+            while self._waiters:
+                loop, waiter = self._waiters.popleft()
+                try:
+                    loop.call_soon_threadsafe(_wake, waiter)
+                except RuntimeError:  # its loop is closed: nobody waits there any more
+                    continue
+                return
+            self._busy -= 1
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @lru_cache(maxsize=1)
@@ -174,10 +260,16 @@ def _scrub(text: str, secret: str | None) -> str:
 
 
 class ModelClient:
-    """Sends chat requests for one configured model."""
+    """Sends chat requests for one configured model.
 
-    def __init__(self, config: ModelConfig) -> None:
+    ``limit`` caps the requests in flight; clients that must share one cap (an engine's grading
+    and coaching clients) are given the same one. Without it the client has its own, of
+    ``config.max_parallel``.
+    """
+
+    def __init__(self, config: ModelConfig, *, limit: RequestLimit | None = None) -> None:
         self.config = config
+        self.limit = limit if limit is not None else RequestLimit(config.max_parallel)
         self._provider: str | None = None
         self._json_schema: bool | None = None
 
@@ -203,17 +295,25 @@ class ModelClient:
         response_format: dict[str, Any] | None = None,
         on_delta: DeltaSink | None = None,
     ) -> CallResult:
-        """One answer for ``messages``, retrying what is worth retrying."""
+        """One answer for ``messages``, retrying what is worth retrying.
+
+        Each attempt holds a request slot only while it talks to the model: the wait for a slot
+        is outside the timeout, and the backoff between attempts leaves the slot to others.
+        """
         started = time.perf_counter()
+        queued = 0.0
         attempts = 0
         failures: list[str] = []
         while True:
             attempts += 1
             try:
-                result = await self._once(messages, response_format, on_delta)
+                async with self.limit.slot() as waited:
+                    queued += waited
+                    result = await self._once(messages, response_format, on_delta)
                 result.attempts = attempts
                 result.failures = failures
                 result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+                result.queued_ms = round(queued * 1000, 1)
                 return result
             except Exception as exc:  # classified below; nothing escapes unclassified
                 kind, reason, retryable = _classify(exc, self.config.timeout)
@@ -225,7 +325,11 @@ class ModelClient:
                 wait = _retry_after(exc)
                 if wait is None:
                     wait = self.config.backoff * (2 ** (attempts - 1)) * (1 + random.random() / 4)
-                await asyncio.sleep(wait)
+                await self._pause(wait)
+
+    async def _pause(self, seconds: float) -> None:
+        """The backoff before the next attempt, holding no request slot (a seam for tests)."""
+        await asyncio.sleep(seconds)
 
     def _kwargs(self, messages: list[dict[str, str]], response_format: dict[str, Any] | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
