@@ -105,7 +105,8 @@ class FleetReport:
 
     def line(self) -> str:
         spread = ", ".join(f"{name} {n}" for name, n in sorted(self.by_replica.items()))
-        return (f"fleet of {self.replicas} replica{'s' if self.replicas != 1 else ''}, {self.sessions} sessions, {self.answers_sent} answers sent "
+        plural = "s" if self.replicas != 1 else ""
+        return (f"fleet of {self.replicas} replica{plural}, {self.sessions} sessions, {self.answers_sent} answers sent "
                 f"(+{self.duplicate_deliveries} delivered to two replicas at once): {self.answers_stored} stored, "
                 f"{self.graded} graded, {self.finished} finished; {self.lost} lost, {self.duplicated} duplicated, "
                 f"{self.double_graded} graded twice, {self.out_of_order} out of order, {self.extra_posts} extra replies; "
@@ -290,13 +291,13 @@ class _Driver:
         candidates = [_Candidate(n=n, user=f"U{n:04d}", channel=f"C{n:04d}") for n in range(1, self.spec.sessions + 1)]
         pairs = [(c.n, t) for c in candidates for t in range(1, self.spec.answers + 1)]
         self.twice = set(self.rng.sample(pairs, round(len(pairs) * self.spec.duplicates)))
-        # Each candidate's choices come from its own generator: the same replicas get the same
-        # requests whatever order the event loop runs the candidates in.
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as self._http:
             await self._warm_up()
             self.cpu_at_start = _cpu_now(self.replicas)
             self.started = time.perf_counter()
+            # Each candidate draws from a generator of its own: with random balancing the same
+            # requests go to the same replicas whatever order the event loop runs candidates in.
             await asyncio.gather(*(self._interview(who, random.Random(f"{self.spec.seed}-{who.n}")) for who in candidates))
         return candidates
 
