@@ -84,9 +84,8 @@ def build_app(settings: Settings, *, engine: Engine | None = None, bank: RubricB
     bank = bank or load_bank(settings)
     store = Store(settings.resolved_database_url)
     engine = engine or build_engine(settings)
-    from interviewer.knowledge.service import MaterialRetriever
+    from interviewer.knowledge.service import MATERIAL_INDEXING, MaterialRetriever
 
-    interviewer = Interviewer(
-        bank, engine, store, max_answer_chars=settings.max_answer_chars, retriever=MaterialRetriever(settings)
-    )
+    retriever = MaterialRetriever(settings, exclusive=lambda: store.owning(MATERIAL_INDEXING))
+    interviewer = Interviewer(bank, engine, store, max_answer_chars=settings.max_answer_chars, retriever=retriever)
     return App(settings=settings, bank=bank, store=store, engine=engine, interviewer=interviewer)

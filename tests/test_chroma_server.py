@@ -210,3 +210,49 @@ class HashEmbedding:
                 return [np.array([(hash(t) >> s) % 97 + 1.0 for s in range(8)], dtype=np.float32) for t in input]
 
         return _Hash()
+
+
+# A replica as `serve` builds it (build_app), opening the packaged material the way it does at
+# startup; the replicas share one transcript store, as replicas share their PostgreSQL.
+OPENING_REPLICA = """
+import json, sys, time
+from pathlib import Path
+import interviewer.rubrics
+from interviewer.app import build_app
+from interviewer.config import load_settings
+from interviewer.embedder import shared_embedder
+
+go, material = Path(sys.argv[1]), Path(sys.argv[2])
+interviewer.rubrics.packaged_material_dir = lambda: material
+retriever = build_app(load_settings()).interviewer.retriever
+shared_embedder().encode(["warm up"])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.01)
+assert retriever.wait(300)
+print(json.dumps({"added": retriever.report.added, "unchanged": retriever.report.unchanged}))
+"""
+
+
+def test_replicas_starting_together_embed_the_material_once(tmp_path: Path) -> None:
+    from interviewer.reliability.services import chroma_server as start_chroma
+
+    material, go = packaged_subset(tmp_path / "material"), tmp_path / "go"
+    with start_chroma(tmp_path / "chroma") as server:
+        processes = []
+        for n in (1, 2):
+            env = replica_env(tmp_path / f"replica-{n}", server.url)
+            env["INTERVIEWER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shared.db'}"
+            processes.append(subprocess.Popen([sys.executable, "-c", OPENING_REPLICA, str(go), str(material)],
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        for process in processes:
+            assert process.stdout.readline().strip() == "ready", process.stderr.read()
+        go.touch()
+        reports = []
+        for process in processes:
+            out, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    # One replica embedded the notes while the other waited, then found them all in place.
+    assert sorted(r["added"] for r in reports) == [0, len(MATERIAL_SUBSET)], reports
+    assert sorted(r["unchanged"] for r in reports) == [0, len(MATERIAL_SUBSET)], reports

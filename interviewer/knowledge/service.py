@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from interviewer.config import Settings
 from interviewer.engines.base import Passage
 
 log = logging.getLogger(__name__)
 MATERIAL = "material"
+MATERIAL_INDEXING = "study material indexing"  # the name of the cross-process hold while indexing
 
 
 def open_collection(settings: Settings, name: str = MATERIAL):
@@ -34,10 +38,16 @@ class MaterialRetriever:
 
     Until the collection is ready, ``sections`` returns nothing rather than making the
     candidate wait for feedback.
+
+    ``exclusive`` makes the indexing one process at a time (replicas sharing a Chroma server, or
+    two terminals on one data dir): the first to get it embeds the notes, the others then find
+    them in place instead of all embedding everything at once.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, exclusive: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
         self.settings = settings
+        self.exclusive = exclusive
+        self.report = None  # what opening the material did (an IngestReport), once it is open
         self._kb = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -53,10 +63,18 @@ class MaterialRetriever:
             from interviewer.knowledge.index import ensure_material
 
             kb = open_collection(self.settings, MATERIAL)
-            ensure_material(kb)
+            with self.exclusive() if self.exclusive is not None else nullcontext():
+                self.report = ensure_material(kb)
             self._kb = kb
         except Exception:
             log.exception("the study material could not be indexed; feedback goes without 'read more'")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Open now if not yet started and wait for it; True when the material is ready."""
+        self.start()
+        assert self._thread is not None
+        self._thread.join(timeout)
+        return self._kb is not None
 
     def sections(self, query: str, k: int = 2) -> list[str]:
         if self._kb is None:

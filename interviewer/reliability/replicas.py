@@ -487,8 +487,8 @@ async def _run(spec: FleetSpec, root: Path, database_url: str, chroma_url: str, 
         stack.enter_context(posts)
         stack.enter_context(gateway)
         setup = time.perf_counter()
-        # Indexed before the replicas start: each one opens the material as it starts, and
-        # replicas that found it missing would each embed all of it at once.
+        # Indexed before the replicas start: one of them would otherwise spend its first
+        # half-minute embedding the material while the others wait for it.
         report.material_chunks = await asyncio.to_thread(_index_material, chroma_url, root)
         replicas = stack.enter_context(_replicas(spec, root, database_url, chroma_url, gateway.url, posts.url))
         await asyncio.gather(*(_listening(r, 180) for r in replicas))
