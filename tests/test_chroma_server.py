@@ -111,15 +111,21 @@ def replicas(chroma: ChromaServer, ingested: dict, tmp_path_factory: pytest.Temp
         subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=replica_env(d, chroma.url))
         for d in data_dirs
     ]
-    for process in processes:  # both have the model loaded before either touches the server
+    reports = start_together(processes, go, timeout=180)
+    return {"reports": reports, "material": material, "data_dirs": data_dirs, "notes_before": notes_before}
+
+
+def start_together(processes: list[subprocess.Popen], go: Path, timeout: float) -> list[dict]:
+    """Once every replica says it is ready (model loaded), fire the starting gun; their reports."""
+    for process in processes:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
     go.touch()
     reports = []
     for process in processes:
-        out, err = process.communicate(timeout=180)
+        out, err = process.communicate(timeout=timeout)
         assert process.returncode == 0, err
         reports.append(json.loads(out.strip().splitlines()[-1]))
-    return {"reports": reports, "material": material, "data_dirs": data_dirs, "notes_before": notes_before}
+    return reports
 
 
 def test_two_replicas_retrieve_with_citations_without_reingesting(chroma: ChromaServer, replicas: dict) -> None:
@@ -245,14 +251,7 @@ def test_replicas_starting_together_embed_the_material_once(tmp_path: Path) -> N
             env["INTERVIEWER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'shared.db'}"
             processes.append(subprocess.Popen([sys.executable, "-c", OPENING_REPLICA, str(go), str(material)],
                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-        for process in processes:
-            assert process.stdout.readline().strip() == "ready", process.stderr.read()
-        go.touch()
-        reports = []
-        for process in processes:
-            out, err = process.communicate(timeout=300)
-            assert process.returncode == 0, err
-            reports.append(json.loads(out.strip().splitlines()[-1]))
+        reports = start_together(processes, go, timeout=300)
     # One replica embedded the notes while the other waited, then found them all in place.
     assert sorted(r["added"] for r in reports) == [0, len(MATERIAL_SUBSET)], reports
     assert sorted(r["unchanged"] for r in reports) == [0, len(MATERIAL_SUBSET)], reports
