@@ -9,22 +9,14 @@ CORE = Path(__file__).parents[1] / "interviewer"
 PLATFORM = re.compile(r"^\s*(import|from)\s+(discord|slack_bolt|slack_sdk|interviewer\.adapters)\b", re.MULTILINE)
 
 
-HARNESS = CORE / "reliability"  # drivers that play Slack against the adapters: test code, not core
-HARNESS_IMPORT = re.compile(r"^\s*(import|from)\s+interviewer\.reliability\b", re.MULTILINE)
-
-
 def test_the_core_imports_no_platform_sdk_and_no_adapter() -> None:
     offenders = {
         str(path.relative_to(CORE)): match.group(0).strip()
         for path in CORE.rglob("*.py")
         for match in [PLATFORM.search(path.read_text(encoding="utf-8"))]
-        if match and path.name != "cli.py" and HARNESS not in path.parents
+        if match and path.name != "cli.py"
     }
     assert offenders == {}
-    # The harness may sign Slack requests and read Slack blocks, so nothing in the core uses it.
-    users = [str(path.relative_to(CORE)) for path in CORE.rglob("*.py")
-             if HARNESS not in path.parents and HARNESS_IMPORT.search(path.read_text(encoding="utf-8"))]
-    assert users == []
     # The CLI may start an adapter, lazily inside a command, but never imports an SDK itself.
     cli = (CORE / "cli.py").read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+(discord|slack_bolt|slack_sdk)\b", cli, re.MULTILINE)

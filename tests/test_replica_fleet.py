@@ -13,8 +13,24 @@ import pytest
 
 from chroma_server import chroma_server
 from interviewer.reliability.replicas import FleetSpec, replica_logs, run_fleet
+from interviewer.reliability.slack_wire import signed_headers
 
-pytestmark = pytest.mark.slow
+
+
+def test_the_drivers_signature_is_the_one_slack_sdk_checks() -> None:
+    from slack_sdk.signature import SignatureVerifier
+
+    body = '{"type": "event_callback", "event_id": "Ev1"}'
+    headers = signed_headers("s3cret", body, retry=1)
+    verifier = SignatureVerifier("s3cret")
+    stamp, signature = headers["x-slack-request-timestamp"], headers["x-slack-signature"]
+    assert verifier.is_valid(body=body, timestamp=stamp, signature=signature)
+    assert not verifier.is_valid(body=body + " ", timestamp=stamp, signature=signature)
+    assert not SignatureVerifier("other").is_valid(body=body, timestamp=stamp, signature=signature)
+    assert headers["x-slack-retry-num"] == "1"
+
+
+@pytest.mark.slow
 
 
 def test_three_replicas_store_and_grade_every_turn_exactly_once_in_order(

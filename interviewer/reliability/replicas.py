@@ -22,6 +22,7 @@ sent, every session finished, and every thread got exactly one reply per answer.
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import random
 import re
@@ -36,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interviewer.adapters.slack_blocks import escape
 from interviewer.reliability.services import free_port, quiet_env, stop_process
 from interviewer.reliability.slack_wire import (
     TEAM, asked_text, command_body, event_body, post_kinds, quotable_grading, request_kind, signed_headers,
@@ -280,7 +280,7 @@ class _Driver:
         self.cpu_at_start: dict[str, float] = {}
         self._next = 0  # the round-robin position
         self.rng = random.Random(spec.seed)
-        self.by_text = {escape(q.text): q for q in bank.questions.values()}  # as the question is posted
+        self.by_text = {q.text: q for q in bank.questions.values()}
         self.duplicates_sent = 0
         self.rejected: list[str] = []
         self._http: Any = None
@@ -343,7 +343,7 @@ class _Driver:
                     who.thread, asked = post["thread_ts"], asked_text(post)
             for turn in range(1, answers + 1):
                 event_id, tag = f"Ev{who.n:04d}x{turn:02d}", f"{who.user}-{turn}."
-                text = f"{strong_answer(self.by_text.get(asked or ''), asked or '')} Ref {tag}"
+                text = f"{strong_answer(self.by_text.get(html.unescape(asked or '')), asked or '')} Ref {tag}"  # posts escape &, <, >
                 ts = f"1800000000.{who.n * 100 + turn:06d}"
                 body = event_body(thread_message(who.channel, who.user, who.thread or "", text, ts), event_id)
                 doubled = twice and (who.n, turn) in self.twice and len(replicas) > 1
