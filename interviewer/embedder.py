@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,17 @@ class EmbedderError(Exception):
     """The embedding model could not be loaded."""
 
 
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's sentence vector and its word pieces' contextual vectors (unit length), from a
+    single pass of the model: what lets a grader align an answer with a reference word by word
+    ("separated" in context against "not connected") rather than only as whole sentences."""
+
+    sentence: np.ndarray
+    pieces: tuple[str, ...]
+    vectors: np.ndarray
+
+
 class Embedder:
     """Lazily loaded, thread-safe sentence encoder returning unit-length vectors."""
 
@@ -38,6 +50,7 @@ class Embedder:
         self._encode_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cache: dict[str, np.ndarray] = {}
+        self._token_cache: dict[str, TokenVectors] = {}
 
     def start(self) -> None:
         """Begin loading in the background (idempotent)."""
@@ -92,6 +105,36 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Sentence and word-piece vectors of each text ([CLS] and [SEP] left out), in one pass."""
+        self.wait()
+        if not texts:
+            return []
+        with self._encode_lock:
+            outputs = self._model.encode(
+                list(texts), batch_size=8, output_value=None, normalize_embeddings=True, show_progress_bar=False
+            )
+        tokenizer = self._model.tokenizer
+        special = set(tokenizer.all_special_tokens)
+        result = []
+        for output in outputs:
+            ids = output["input_ids"].tolist()
+            pieces = tokenizer.convert_ids_to_tokens(ids)
+            keep = [i for i, piece in enumerate(pieces) if piece not in special]
+            tokens = output["token_embeddings"].float().cpu().numpy()[keep]
+            tokens /= np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-9)
+            sentence = output["sentence_embedding"].float().cpu().numpy()
+            result.append(TokenVectors(sentence.astype(np.float32), tuple(pieces[i] for i in keep), tokens.astype(np.float32)))
+        return result
+
+    def encode_tokens_cached(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Like encode_tokens, remembered per text (a question's reference and its wording)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._token_cache]
+        if missing:
+            for text, tokens in zip(missing, self.encode_tokens(missing)):
+                self._token_cache[text] = tokens
+        return [self._token_cache[t] for t in texts]
 
 
 _shared: Embedder | None = None

@@ -9,7 +9,9 @@ import pytest
 
 from interviewer.domain import Question
 from interviewer.engines.offline import OfflineEngine
-from interviewer.engines.reference_model import FEATURES, ReferenceModel, fit_logistic, predict, soft_recall, stems
+from interviewer.engines.reference_model import (
+    FEATURES, ReferenceModel, content_pieces, fit_logistic, predict, soft_recall, stems, token_alignment,
+)
 
 QUESTION = Question(
     id="circuit-bulb",
@@ -96,6 +98,31 @@ def test_soft_recall_credits_synonyms_and_ignores_the_question_words(offline_eng
         reference, "Bread is baked in an oven.", "Why?", cached) + 0.2
     # words the question already contains are not what the answer must add
     assert "bulb" in stems(QUESTION.text) and soft_recall("bulb", "bulb", "bulb?", cached) == pytest.approx(1.0)
+
+
+def test_token_vectors_come_from_one_pass_without_the_special_pieces(offline_engine) -> None:
+    embedder = offline_engine.embedder
+    tokens = embedder.encode_tokens(["The switch closes the circuit."])[0]
+    assert tokens.pieces[0] == "the" and "[CLS]" not in tokens.pieces and "[SEP]" not in tokens.pieces
+    assert tokens.vectors.shape == (len(tokens.pieces), 384)
+    assert np.allclose(np.linalg.norm(tokens.vectors, axis=1), 1.0, atol=1e-5)
+    assert float(tokens.sentence @ embedder.encode(["The switch closes the circuit."])[0]) == pytest.approx(1.0, abs=1e-5)
+    assert embedder.encode_tokens([]) == []
+    # only content pieces are aligned: "the" and "." carry nothing
+    assert len(content_pieces(tokens)) == len(tokens.pieces) - 3
+
+
+def test_token_alignment_credits_the_same_content_in_other_words(offline_engine) -> None:
+    encode = offline_engine.embedder.encode_tokens
+    reference, paraphrase, unrelated, empty = encode([
+        "The wires are connected in a closed loop.", "A closed loop connects the wires.",
+        "Bread is baked in a hot oven.", "the of and .",
+    ])
+    recall, precision, f1 = token_alignment(reference, paraphrase)
+    assert min(recall, precision) > token_alignment(reference, unrelated)[0] + 0.15
+    assert min(recall, precision) <= f1 <= max(recall, precision)
+    assert token_alignment(reference, reference)[2] == pytest.approx(1.0, abs=1e-5)
+    assert token_alignment(reference, empty) == (0.0, 0.0, 0.0)
 
 
 def test_fit_logistic_recovers_a_known_direction() -> None:

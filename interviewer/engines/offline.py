@@ -211,7 +211,9 @@ class OfflineEngine:
         self, question: Question, measured: Measurements, verdicts: Sequence[PointVerdict], coverage_score: float
     ) -> np.ndarray:
         """The reference model's inputs (also what bench/fit_reference_model.py fits on)."""
-        return features_for(question, measured, verdicts, coverage_score, self.embedder.encode_cached, self.embedder.encode)
+        embedder = self.embedder
+        return features_for(question, measured, verdicts, coverage_score, embedder.encode_cached,
+                            embedder.encode_tokens_cached, embedder.encode_tokens)
 
     def _unit_vectors(self, units: list[_Unit]) -> np.ndarray:
         """Embed sentences and clauses; a sentence pair's vector is the normalised sum of its two

@@ -5,8 +5,8 @@ into points, and per-point coverage alone ranks answers poorly: short correct an
 words miss "points", and answers that restate the question look close to the reference. A small
 logistic model over cheap, explainable features does better on questions it has never seen: the
 per-point values, embedding cosines (whole answer, best sentence, and against the question
-itself), word overlap with the reference once the question's own words are removed, length and a
-negation mismatch. Its probability that a grader would accept the answer, times ten, is the score.
+itself), word overlap with the reference once the question's own words are removed, a word-piece
+alignment of answer and reference by contextual vectors, length and a negation mismatch. Its probability that a grader would accept the answer, times ten, is the score.
 
 The coefficients live in ``interviewer/data/reference_model.json``. ``bench/fit_reference_model.py``
 fits them on the SemEval-2013 "fit" questions and the bank's "fit" examples through
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from interviewer.domain import PointVerdict, Question, Verdict
+from interviewer.embedder import TokenVectors
 from interviewer.text import STOP_WORDS, prose_factor, words
 
 if TYPE_CHECKING:  # the engine imports this module; the type only names its measurements
@@ -55,6 +56,9 @@ FEATURES = (
     "neg_mismatch",  # one of answer and reference is negated while they share words
     "n_sent",        # sentences, capped at 5, / 5
     "soft_rec_new",  # per reference word not in the question, its closest answer word's cosine; the mean
+    "tok_rec",       # per reference word piece (in context), its closest answer piece's cosine; the mean
+    "tok_prec",      # the same from the answer's side: how much of the answer the reference supports
+    "tok_f1",        # their harmonic mean (BERTScore's F, without idf weights)
 )
 
 
@@ -88,11 +92,34 @@ def soft_recall(reference: str, answer: str, question: str, cached: "Vectors") -
     return float((vectors[: len(new)] @ vectors[len(new):].T).max(axis=1).mean())
 
 
+def content_pieces(tokens: TokenVectors) -> np.ndarray:
+    """The vectors of a text's word pieces that carry content: not punctuation, not a stop word
+    (a word's continuation pieces, '##ed', always count: they belong to a content word or not)."""
+    keep = [i for i, piece in enumerate(tokens.pieces)
+            if any(c.isalnum() for c in piece) and (piece.startswith("##") or piece not in STOP_WORDS)]
+    return tokens.vectors[keep]
+
+
+def token_alignment(reference: TokenVectors, answer: TokenVectors) -> tuple[float, float, float]:
+    """Recall, precision and F of a greedy word-piece alignment by contextual cosine (BERTScore).
+    Contextual vectors tell 'the bulb is in a closed path' from 'the path is closed off' better
+    than whole-sentence cosines or single-word vectors do. Measured by bench/fit_reference_model.py:
+    SemEval macro-F1 0.690 -> 0.695 in cross-validation over the fit questions (higher in each of
+    5 shuffles), 0.693 -> 0.701 and ROC AUC 0.761 -> 0.767 on the held-out questions."""
+    r, a = content_pieces(reference), content_pieces(answer)
+    if not len(r) or not len(a):
+        return 0.0, 0.0, 0.0
+    similarity = r @ a.T
+    recall, precision = float(similarity.max(axis=1).mean()), float(similarity.max(axis=0).mean())
+    return recall, precision, 2 * recall * precision / (recall + precision) if recall + precision > 0 else 0.0
+
+
 def negated(text: str) -> bool:
     return any(t in NEGATORS or t.endswith("n't") for t in words(text))
 
 
 Vectors = Callable[[list[str]], np.ndarray]
+Tokens = Callable[[list[str]], list[TokenVectors]]
 RELATED_COSINE = 0.3
 
 
@@ -115,12 +142,14 @@ def features_for(
     verdicts: Sequence[PointVerdict],
     coverage_score: float,
     cached: Vectors,
-    fresh: Vectors,
+    cached_tokens: Tokens,
+    fresh_tokens: Tokens,
 ) -> np.ndarray:
     """The model's inputs for one graded answer, in ``FEATURES`` order.
 
-    ``cached`` embeds the question's own texts (reused every turn), ``fresh`` the answer (never
-    kept); the answer's sentence vectors come from the measurements. Everything but the coverage
+    ``cached`` and ``cached_tokens`` embed the question's own texts (reused every turn),
+    ``fresh_tokens`` the answer (never kept, one pass for its sentence and word-piece vectors);
+    the answer's sentence vectors come from the measurements. Everything but the coverage
     values is measured on the sentences that state something about the question (``stated``), so
     an unrelated paragraph or a pasted list of the reference's words changes neither the length
     nor the overlap the model sees.
@@ -134,7 +163,9 @@ def features_for(
     keep = stated(measured.sentences, sentence_vecs, r_stems | q_stems, ref_vec)
     answer = " ".join(measured.sentences[i] for i in keep)
     tokens = words(answer)
-    a_vec = fresh([answer])[0] if keep else np.zeros_like(ref_vec)
+    answer_tokens = fresh_tokens([answer])[0] if keep else None
+    a_vec = answer_tokens.sentence if answer_tokens is not None else np.zeros_like(ref_vec)
+    alignment = token_alignment(cached_tokens([reference or " "])[0], answer_tokens) if answer_tokens is not None else (0.0,) * 3
     cos_sent = float((sentence_vecs[keep] @ ref_vec).max()) if keep else 0.0
     a_stems = stems(answer)
     r_new, a_new = r_stems - q_stems, a_stems - q_stems
@@ -158,6 +189,7 @@ def features_for(
         mismatch,
         min(len(keep), 5) / 5.0,
         prose * soft_recall(reference, answer, question.text, cached),
+        *(prose * value for value in alignment),
     ])
 
 
