@@ -6,7 +6,8 @@ words miss "points", and answers that restate the question look close to the ref
 logistic model over cheap, explainable features does better on questions it has never seen: the
 per-point values, embedding cosines (whole answer, best sentence, and against the question
 itself), word overlap with the reference once the question's own words are removed, a word-piece
-alignment of answer and reference by contextual vectors, length and a negation mismatch. Its probability that a grader would accept the answer, times ten, is the score.
+alignment of answer and reference by contextual vectors, length and a negation mismatch. Its
+probability that a grader would accept the answer, times ten, is the score.
 
 The coefficients live in ``interviewer/data/reference_model.json``. ``bench/fit_reference_model.py``
 fits them on the SemEval-2013 "fit" questions and the bank's "fit" examples through
