@@ -53,7 +53,7 @@ import numpy as np
 
 from interviewer import grading_bench as gb
 from interviewer.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, roc_auc
-from interviewer.embedder import Embedder, TokenVectors, shared_embedder
+from interviewer.embedder import Embedder, TokenVectors, fill_missing, shared_embedder
 from interviewer.engines.offline import OfflineEngine, decide, graded_question
 from interviewer.engines.reference_model import FEATURES, MODEL_FILE, fit_logistic, predict
 from interviewer.rubrics import RubricBank
@@ -85,11 +85,7 @@ class TableEmbedder(Embedder):
         if self.record_only:
             self.wanted.update(dict.fromkeys(texts))
             return np.zeros((len(texts), 384), dtype=np.float32)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.table]
-        if missing:
-            self.added += len(missing)
-            for text, vector in zip(missing, self.real.encode(missing)):
-                self.table[text] = vector
+        self.added += fill_missing(self.table, texts, self.real.encode)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self.table[t] for t in texts])
@@ -101,10 +97,7 @@ class TableEmbedder(Embedder):
         if self.record_only:
             self.wanted_tokens.update(dict.fromkeys(texts))
             return [TokenVectors(np.zeros(384, np.float32), ("x",), np.zeros((1, 384), np.float32)) for _ in texts]
-        missing = [t for t in dict.fromkeys(texts) if t not in self.tokens]
-        if missing:
-            self.added += len(missing)
-            self.tokens.update(zip(missing, self.real.encode_tokens(missing)))
+        self.added += fill_missing(self.tokens, texts, self.real.encode_tokens)
         return [self.tokens[t] for t in texts]
 
     def encode_tokens_cached(self, texts: Sequence[str]) -> list[TokenVectors]:
@@ -159,15 +152,13 @@ def features(engine: OfflineEngine, rows: Sequence[gb.Row]) -> np.ndarray:
     return np.array(out)
 
 
-def embed_missing(table: dict[str, np.ndarray], wanted: Sequence[str], real: Embedder,
-                  encode=None) -> int:
+def embed_missing(table: dict, wanted: Sequence[str], encode) -> int:
+    """fill_missing in batches of 1,024, with progress: the first run embeds tens of thousands."""
     missing = [t for t in dict.fromkeys(wanted) if t not in table]
-    encode = encode or real.encode
     started = time.perf_counter()
     for start in range(0, len(missing), 1024):
-        part = missing[start:start + 1024]
-        table.update(zip(part, encode(part)))
-        print(f"  embedded {start + len(part)}/{len(missing)} texts ({time.perf_counter() - started:.0f} s)",
+        fill_missing(table, missing[start:start + 1024], encode)
+        print(f"  embedded {min(start + 1024, len(missing))}/{len(missing)} texts ({time.perf_counter() - started:.0f} s)",
               file=sys.stderr, flush=True)
     return len(missing)
 
@@ -210,8 +201,8 @@ def main() -> int:
     dry = TableEmbedder(table, None, record_only=True)
     features(OfflineEngine(embedder=dry, reference_model=None), rows)
     real = shared_embedder()
-    embedded = embed_missing(table, list(dry.wanted), real)
-    embedded += embed_missing(tokens, list(dry.wanted_tokens), real, real.encode_tokens)
+    embedded = embed_missing(table, list(dry.wanted), real.encode)
+    embedded += embed_missing(tokens, list(dry.wanted_tokens), real.encode_tokens)
     embedder = TableEmbedder(table, real, tokens=tokens)
     x = features(OfflineEngine(embedder=embedder, reference_model=None), rows)
     embedded += embedder.added  # texts the dry run could not foresee (which sentences count depends on vectors)

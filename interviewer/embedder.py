@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,15 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+Value = TypeVar("Value")
+
+
+def fill_missing(cache: dict[str, Value], texts: Sequence[str], compute: Callable[[list[str]], Iterable[Value]]) -> int:
+    """Compute, once each and in one batch, the values of the texts not yet in ``cache``; how many."""
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        cache.update(zip(missing, compute(missing)))
+    return len(missing)
 
 
 class EmbedderError(Exception):
@@ -98,10 +107,7 @@ class Embedder:
 
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like encode, but remembers each text's vector (for rubric texts reused every turn)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, vector in zip(missing, self.encode(missing)):
-                self._cache[text] = vector
+        fill_missing(self._cache, texts, self.encode)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
@@ -130,10 +136,7 @@ class Embedder:
 
     def encode_tokens_cached(self, texts: Sequence[str]) -> list[TokenVectors]:
         """Like encode_tokens, remembered per text (a question's reference and its wording)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._token_cache]
-        if missing:
-            for text, tokens in zip(missing, self.encode_tokens(missing)):
-                self._token_cache[text] = tokens
+        fill_missing(self._token_cache, texts, self.encode_tokens)
         return [self._token_cache[t] for t in texts]
 
 
