@@ -31,6 +31,18 @@ that cross-validation but 0.679 on the held-out questions (AUC 0.751), so the mo
 linear. Held-out macro-F1 depends on which 56 questions are held out by about +-0.03 (the
 bootstrap interval printed).
 
+Tried and dropped (December 2026): a cross-encoder "answer judge", the same MiniLM reading
+"[CLS] reference [SEP] answer [SEP]" with a one-logit head, fine-tuned with LoRA (rank 16 on
+every linear layer, 2 epochs, learning rate 5e-4) on the fit questions outside a blend fold of
+20 fit questions, then blended with this model by a two-weight logistic stage fitted on that
+fold. Alone it reached ROC AUC 0.72 and 0.81 on two folds of fit questions, and blended it
+raised one fold's AUC from 0.74 to 0.76. On the held-out questions it reached only 0.68 alone;
+the blend fell to macro-F1 0.679 and AUC 0.749 (from 0.701 and 0.767). Trained on about a
+hundred questions, it learns those questions more than the task. An antonym-conflict flag
+(open/closed, series/parallel, ...) did not help in cross-validation either (0.694 against 0.695),
+nor did soft targets from the 3-way labels (a partly correct answer as 0.1, 0.2 or 0.3 instead of
+0: 0.692, 0.686, 0.684).
+
 Usage: python bench/fit_reference_model.py [--write] [--l2 X] [--cache PATH] [--zip PATH]
 Without --write it only reports. The first run embeds about 30k texts (3 to 15 min on 2 cores)
 and caches the vectors (PATH and PATH's .tokens.npz beside it); later runs take about a minute.
