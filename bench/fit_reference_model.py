@@ -64,7 +64,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import numpy as np
 
 from interviewer import grading_bench as gb
-from interviewer.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, roc_auc
+from interviewer.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, question_interval, roc_auc
 from interviewer.embedder import Embedder, TokenVectors, fill_missing, shared_embedder
 from interviewer.engines.offline import OfflineEngine, decide, graded_question
 from interviewer.engines.reference_model import FEATURES, MODEL_FILE, fit_logistic, predict
@@ -184,18 +184,6 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return float(candidates[tied[len(tied) // 2]])
 
 
-def question_bootstrap(predicted: np.ndarray, truth: np.ndarray, groups: np.ndarray, draws: int = 1000) -> tuple[float, float]:
-    """5th and 95th percentiles of macro-F1 over samples of the questions drawn with replacement:
-    how much the figure depends on which questions happened to be held out."""
-    rows_of = [np.flatnonzero(groups == q) for q in sorted(set(groups))]
-    rng = np.random.default_rng(0)
-    values = []
-    for _ in range(draws):
-        picked = np.concatenate([rows_of[k] for k in rng.integers(0, len(rows_of), len(rows_of))])
-        values.append(macro_f1(predicted[picked], truth[picked]))
-    return float(np.quantile(values, 0.05)), float(np.quantile(values, 0.95))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
@@ -310,7 +298,8 @@ def main() -> int:
     verdict = "met" if report["semeval_holdout_macro_f1"] >= target else "NOT met"
     print(f"\nSemEval held-out macro-F1 {report['semeval_holdout_macro_f1']:.3f} against the target {target:.2f}: {verdict}; "
           f"bank held-out Pearson {report['bank_holdout_pearson']:.3f} (target {gb.TARGET_PEARSON:.2f})")
-    low, high = question_bootstrap((p[sem_hold] >= t).astype(float), y[sem_hold], groups[sem_hold])
+    accepted = (p[sem_hold] >= t).astype(float)
+    low, high = question_interval(lambda k: macro_f1(accepted[k], y[sem_hold][k]), groups[sem_hold])
     print(f"  {len(set(groups[sem_hold]))} held-out questions: resampling them gives a 90% interval of "
           f"{low:.3f}-{high:.3f} for that macro-F1")
     if args.write:

@@ -156,7 +156,8 @@ def main() -> int:
           "\nmeasured on the held-out questions alone (their maps fitted on the other held-out questions)."
           "\nSpearman after a LOQO map understates a grader with few distinct scores: each question gets a slightly"
           "\ndifferent map, which orders tied raw scores by question, against the question's own base rate. The raw"
-          "\nrow is the fair rank figure (any one monotone map leaves Spearman unchanged).")
+          "\nrow is the fair rank figure (any one monotone map leaves Spearman unchanged). 90% intervals resample"
+          "\nwhole questions, 1,000 times: how much a figure depends on which questions happen to be in the set.")
     return 0
 
 

@@ -84,6 +84,7 @@ def grading(
 ) -> None:
     """Grade a CSV of human-graded answers and print how well the grades agree."""
     from interviewer import grading_bench as gb
+    from interviewer.agreement_stats import MIN_INTERVAL_QUESTIONS
 
     if engine not in ("offline", "llm"):
         raise UserError(f"--engine must be offline or llm, not {engine!r}")
@@ -132,6 +133,8 @@ def grading(
     console.print(f"{len(rows)} rows x {repeat} = {gradings} gradings in {elapsed:.1f} s: "
                   f"{len(rows) / elapsed if elapsed > 0 else 0:.1f} rows/s")
     console.print("[dim]Maps and thresholds are fitted leave-one-question-out: no question is scored by a map fitted on its own rows.[/dim]")
+    console.print(f"[dim]90% intervals resample whole questions (from {MIN_INTERVAL_QUESTIONS} questions up): "
+                  "how much a figure depends on which questions are in the set.[/dim]")
 
 
 @bench_app.command("semeval-csv")

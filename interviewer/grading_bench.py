@@ -15,6 +15,10 @@ reading the figures: LOQO maps differ slightly from question to question, so a g
 distinct scores has its ties broken by question, against that question's base rate; rank figures
 after a map, Spearman above all, then understate it. The "raw" figures have no such effect.)
 
+Beside Pearson r, macro-F1 and ROC AUC the report gives a 90% interval over resamples of the
+questions (``agreement_stats.question_interval``): answers to one question are not independent,
+so the number of questions, not of rows, sets how far a figure can be trusted.
+
 Every set also has a stable held-out subset of questions (``split_of`` by question id, 30%) so
 that a grader fitted later on the other questions can report on questions it never saw.
 
@@ -46,6 +50,7 @@ from interviewer.agreement_stats import (
     loqo_threshold,
     macro_f1,
     pearson,
+    question_interval,
     qwk,
     rmse,
     roc_auc,
@@ -446,6 +451,10 @@ class Agreement:
     positive_share: float | None = None
     spread: Spread | None = None
     fallbacks: int = 0
+    # 90% intervals over resamples of the questions (``question_interval``); None when too few
+    pearson_interval: tuple[float, float] | None = None  # of the linear LOQO Pearson r
+    macro_f1_interval: tuple[float, float] | None = None
+    roc_auc_interval: tuple[float, float] | None = None
 
     def map(self, name: str) -> MapScores:
         return next(m for m in self.maps if m.name == name)
@@ -486,21 +495,25 @@ def agreement(graded: Sequence[Graded], *, scale_max: float | None = None) -> Ag
     top = round(scale)
     binary = scale == 1.0 and bool(np.isin(human, (0.0, 1.0)).all())
     maps = []
+    linear = loqo_linear(raw, human, groups, 0.0, scale)
     for name, mapped in (
         ("raw", raw * scale / RAW_MAX),
-        ("linear", loqo_linear(raw, human, groups, 0.0, scale)),
+        ("linear", linear),
         ("isotonic", loqo_isotonic(raw, human, groups, 0.0, scale)),
     ):
         maps.append(MapScores(name, pearson(mapped, human), spearman(mapped, human), rmse(mapped, human),
                               qwk(mapped, human, 0, top)))
     within, used, constant = within_question_pearson(raw, human, groups)
     report = Agreement(len(graded), len(set(groups)), scale, binary, maps, within, used, constant,
-                       spread=spread_of(graded), fallbacks=sum(g.fallbacks for g in graded))
+                       spread=spread_of(graded), fallbacks=sum(g.fallbacks for g in graded),
+                       pearson_interval=question_interval(lambda rows: pearson(linear[rows], human[rows]), groups))
     if binary:
         predicted, thresholds = loqo_threshold(raw, human, groups)
         report.accuracy = float((predicted == human).mean())
         report.macro_f1 = macro_f1(predicted, human)
         report.roc_auc = roc_auc(raw, human)
+        report.macro_f1_interval = question_interval(lambda rows: macro_f1(predicted[rows], human[rows]), groups)
+        report.roc_auc_interval = question_interval(lambda rows: roc_auc(raw[rows], human[rows]), groups)
         report.threshold = float(np.median(thresholds))
         report.positive_share = float(human.mean())
     return report
@@ -517,6 +530,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def _fmt_interval(interval: tuple[float, float] | None) -> str:
+    return "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
+
+
+INTERVAL_LABEL = "  90% interval, resampling questions"
+
+
 def report_lines(columns: Mapping[str, Agreement]) -> list[list[str]]:
     """Table rows ``[metric, value per column..., target]`` for printing several reports side by side."""
     reports = list(columns.values())
@@ -531,6 +551,8 @@ def report_lines(columns: Mapping[str, Agreement]) -> list[list[str]]:
         label = MAP_LABELS[name]
         target = f">= {TARGET_PEARSON:.2f} (0-5/0-10 sets)" if graded_set and name == "linear" else ""
         lines.append([f"Pearson r ({label})", *(_fmt(r.map(name).pearson) for r in reports), target])
+        if name == "linear":
+            lines.append([INTERVAL_LABEL, *(_fmt_interval(r.pearson_interval) for r in reports), ""])
         lines.append([f"Spearman rho ({label})", *(_fmt(r.map(name).spearman) for r in reports), ""])
         lines.append([f"RMSE ({label})", *(_fmt(r.map(name).rmse) for r in reports), ""])
         lines.append([f"QWK ({label})", *(_fmt(r.map(name).qwk) for r in reports), ""])
@@ -541,7 +563,9 @@ def report_lines(columns: Mapping[str, Agreement]) -> list[list[str]]:
         lines.append(["accuracy (LOQO threshold)", *(_fmt(r.accuracy) for r in reports), ""])
         lines.append(["macro-F1 (LOQO threshold)", *(_fmt(r.macro_f1) for r in reports),
                       f">= {TARGET_MACRO_F1:.2f} (unseen questions)"])
+        lines.append([INTERVAL_LABEL, *(_fmt_interval(r.macro_f1_interval) for r in reports), ""])
         lines.append(["ROC AUC", *(_fmt(r.roc_auc) for r in reports), ""])
+        lines.append([INTERVAL_LABEL, *(_fmt_interval(r.roc_auc_interval) for r in reports), ""])
         lines.append(["median threshold (raw 0-10)", *(_fmt(r.threshold, 2) for r in reports), ""])
     if any(r.spread for r in reports):
         lines.append(["repeats", *(str(r.spread.repeats) if r.spread else "1" for r in reports), ""])
@@ -559,9 +583,21 @@ def target_checks(name: str, report: Agreement, *, unseen: bool) -> list[str]:
     if report.binary:
         if unseen and report.macro_f1 is not None:
             verdict = "met" if report.macro_f1 >= TARGET_MACRO_F1 else "NOT met"
-            checks.append(f"{name}: macro-F1 {_fmt(report.macro_f1)} vs target >= {TARGET_MACRO_F1:.2f}: {verdict}")
+            checks.append(f"{name}: macro-F1 {_fmt(report.macro_f1)} vs target >= {TARGET_MACRO_F1:.2f}: {verdict}"
+                          + interval_note(report.macro_f1_interval, TARGET_MACRO_F1))
     elif report.scale_max >= 5:
         verdict = "met" if report.pearson >= TARGET_PEARSON else "NOT met"
-        checks.append(f"{name}: Pearson r (linear LOQO) {_fmt(report.pearson)} vs target >= {TARGET_PEARSON:.2f}: {verdict}")
+        checks.append(f"{name}: Pearson r (linear LOQO) {_fmt(report.pearson)} vs target >= {TARGET_PEARSON:.2f}: {verdict}"
+                      + interval_note(report.pearson_interval, TARGET_PEARSON))
     return checks
 
+
+def interval_note(interval: tuple[float, float] | None, target: float) -> str:
+    """Whether the verdict would survive another draw of questions: the target inside the 90%
+    interval means the figure neither clearly meets nor clearly misses it."""
+    if interval is None:
+        return ""
+    low, high = interval
+    where = ("all of it clears the target" if low >= target else "all of it is under the target" if high < target
+             else "the target lies inside it")
+    return f" (90% interval over questions {low:.3f}-{high:.3f}: {where})"

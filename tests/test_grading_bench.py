@@ -153,6 +153,52 @@ def test_agreement_on_binary_labels_and_the_spread_of_repeats() -> None:
         gb.agreement(graded_0_10, scale_max=5.0)
 
 
+def test_question_interval_resamples_questions_not_rows() -> None:
+    rng = np.random.default_rng(7)
+    groups = np.repeat([f"q{n}" for n in range(20)], 10)
+    labels = rng.integers(0, 2, groups.size).astype(float)
+    predicted = np.where(rng.random(groups.size) < 0.75, labels, 1 - labels)  # right three times in four
+
+    def f1_of(rows: np.ndarray) -> float:
+        return stats.macro_f1(predicted[rows], labels[rows])
+
+    low, high = stats.question_interval(f1_of, groups)
+    assert low < f1_of(np.arange(groups.size)) < high and high - low < 0.2
+    assert stats.question_interval(f1_of, groups) == (low, high)  # seeded
+    assert stats.question_interval(lambda rows: 0.5, groups) == (0.5, 0.5)
+    four = np.repeat(["a", "b", "c", "d"], 50)  # too few questions for an interval to mean anything
+    assert stats.question_interval(f1_of, four) is None
+    # one question carries all the errors: resampling whole questions sees that, rows would not
+    lumpy = labels.copy()
+    lumpy[groups == "q3"] = 1 - labels[groups == "q3"]
+    lumpy[groups == "q4"] = 1 - labels[groups == "q4"]
+    wide = stats.question_interval(lambda rows: stats.macro_f1(lumpy[rows], labels[rows]), groups)
+    assert wide[0] < 0.85 and wide[1] == 1.0
+
+
+def test_reports_give_intervals_and_say_when_a_target_is_inside_one() -> None:
+    rng = np.random.default_rng(3)
+    graded = []
+    for q in range(12):
+        for _ in range(8):
+            label = float(rng.integers(0, 2))
+            graded.append(_graded(f"q{q}", label, float(np.clip(5 + (3 if label else -3) + rng.normal(0, 3), 0, 10))))
+    report = gb.agreement(graded)
+    for interval, value in ((report.macro_f1_interval, report.macro_f1), (report.roc_auc_interval, report.roc_auc),
+                            (report.pearson_interval, report.pearson)):
+        assert interval is not None and interval[0] <= value <= interval[1] and interval[0] < interval[1]
+    lines = gb.report_lines({"all": report})
+    assert [line[0] for line in lines].count(gb.INTERVAL_LABEL) == 3
+    low, high = report.macro_f1_interval
+    (check,) = gb.target_checks("set", report, unseen=True)
+    expected = "clears" if low >= gb.TARGET_MACRO_F1 else "under" if high < gb.TARGET_MACRO_F1 else "inside"
+    assert f"90% interval over questions {low:.3f}-{high:.3f}" in check and expected in check
+    assert "inside" in gb.interval_note((0.68, 0.73), 0.70) and "clears" in gb.interval_note((0.71, 0.73), 0.70)
+    assert "under" in gb.interval_note((0.60, 0.69), 0.70) and gb.interval_note(None, 0.70) == ""
+    few = gb.agreement(graded[:24])  # three questions: no interval, and no claim about one
+    assert few.macro_f1_interval is None and "interval" not in gb.target_checks("set", few, unseen=True)[0]
+
+
 def test_holdout_split_matches_grading_eval() -> None:
     rows = [Row(f"corpus/q{n}", "Q", "R.", "A.", 1.0) for n in range(40)]
     held = gb.holdout(rows)
