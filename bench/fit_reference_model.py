@@ -243,8 +243,9 @@ def main() -> int:
         questions = sorted(set(groups[fit]))
         scores = []
         for repeat in range(CV_REPEATS):
-            order = list(np.random.default_rng(100 + repeat).permutation(questions))
-            fold = np.array([order.index(g) % CV_FOLDS if g in questions else -1 for g in groups])
+            order = np.random.default_rng(100 + repeat).permutation(questions)
+            fold_of = {q: n % CV_FOLDS for n, q in enumerate(order)}
+            fold = np.array([fold_of.get(g, -1) for g in groups])
             predicted, truth = [], []
             for k in range(CV_FOLDS):
                 train, test = fit & (fold != k), fit & (fold == k) & is_sem
@@ -298,8 +299,8 @@ def main() -> int:
     verdict = "met" if report["semeval_holdout_macro_f1"] >= target else "NOT met"
     print(f"\nSemEval held-out macro-F1 {report['semeval_holdout_macro_f1']:.3f} against the target {target:.2f}: {verdict}; "
           f"bank held-out Pearson {report['bank_holdout_pearson']:.3f} (target {gb.TARGET_PEARSON:.2f})")
-    accepted = (p[sem_hold] >= t).astype(float)
-    low, high = question_interval(lambda k: macro_f1(accepted[k], y[sem_hold][k]), groups[sem_hold])
+    accepted, truth = (p[sem_hold] >= t).astype(float), y[sem_hold]
+    low, high = question_interval(lambda k: macro_f1(accepted[k], truth[k]), groups[sem_hold])
     print(f"  {len(set(groups[sem_hold]))} held-out questions: resampling them gives a 90% interval of "
           f"{low:.3f}-{high:.3f} for that macro-F1")
     if args.write:
