@@ -98,10 +98,12 @@ def _as_utc(value: datetime) -> datetime:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # The busy timeout comes first: the switch to WAL below takes a lock of its own, and must wait
+    # for another process's transaction like any other statement rather than fail at once.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -114,12 +116,18 @@ def migrate(engine: Engine, lock_dir: Path | None = None) -> None:
     transactional, so the next holder finds the schema at head and does nothing), or ``flock``
     on a file in ``lock_dir`` for a SQLite file.
     """
+    with _migration_lock(lock_dir):
+        _upgrade_to_head(engine)
+
+
+def _upgrade_to_head(engine: Engine) -> None:
+    """The alembic upgrade itself; the caller holds the SQLite file lock when there is one."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", "interviewer:migrations")
-    with _migration_lock(lock_dir), engine.begin() as connection:
+    with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(_ADVISORY_LOCK, {"namespace": _ADVISORY_NAMESPACE, "session_id": _MIGRATION_KEY})
         config.attributes["connection"] = connection
@@ -309,8 +317,13 @@ class Store:
         self.lock_dir: Path | None = _lock_dir(url) if sqlite else None
         if auto_migrate:
             try:
-                if current_revision(self.engine) != HEAD_REVISION:
-                    migrate(self.engine, self.lock_dir)
+                # The whole first look at a SQLite file, its first connection included, happens under
+                # the migration lock: replicas started together on a new file would otherwise race
+                # one another's switch to WAL and schema creation, and SQLite answers a lock it sees
+                # as a deadlock with "database is locked" at once, without waiting.
+                with _migration_lock(self.lock_dir):
+                    if current_revision(self.engine) != HEAD_REVISION:
+                        _upgrade_to_head(self.engine)
             except OperationalError as exc:
                 raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
 

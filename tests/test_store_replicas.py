@@ -80,6 +80,28 @@ def test_replicas_starting_together_on_an_empty_store_migrate_it_once(store_url:
     store.close()
 
 
+def test_a_new_sqlite_file_is_first_opened_under_the_migration_lock(tmp_path: Path) -> None:
+    """Replicas starting together must not race one another's first connection (the switch to
+    WAL) and schema creation: SQLite answers that race with "database is locked" at once."""
+    import fcntl
+    import threading
+
+    database = tmp_path / "shared.db"
+    owners = tmp_path / "shared.db.owners"
+    owners.mkdir()
+    opened: list[Store] = []
+    with open(owners / "migrate", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another replica is opening the store
+        opener = threading.Thread(target=lambda: opened.append(Store(f"sqlite:///{database}")))
+        opener.start()
+        opener.join(timeout=1.0)
+        assert opener.is_alive() and not database.exists(), "the store was touched without the lock"
+        fcntl.flock(held, fcntl.LOCK_UN)
+    opener.join(timeout=60)
+    assert not opener.is_alive() and opened[0].revision() == HEAD_REVISION
+    opened[0].close()
+
+
 def test_history_indexes_exist_and_serve_the_history_query(any_store: Store) -> None:
     with any_store.engine.connect() as db:
         indexes = {i["name"]: i["column_names"] for i in inspect(db).get_indexes("sessions")}
