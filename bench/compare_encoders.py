@@ -34,7 +34,7 @@ from interviewer.embedder import MODEL_NAME, Embedder, EmbedderError
 from interviewer.engines.reference_model import token_alignment
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "semeval-2013" / "semeval-2013-3way-training.zip"
+DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED
 
 
 def measures(embedder: Embedder, rows: list[gb.Row]) -> tuple[dict[str, np.ndarray], float]:

@@ -83,7 +83,7 @@ from interviewer.rubrics import RubricBank
 from interviewer.scoring import score_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "semeval-2013" / "semeval-2013-3way-training.zip"
+DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED
 DEFAULT_CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "interviewer_reference_vectors.npz"
 MODEL_PATH = ROOT / "interviewer" / "data" / MODEL_FILE
 BANK_WEIGHT = 5.0

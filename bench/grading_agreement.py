@@ -30,7 +30,7 @@ from interviewer.engines.offline import OfflineEngine
 from interviewer.rubrics import RubricBank
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "semeval-2013" / "semeval-2013-3way-training.zip"
+DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED
 
 
 def print_table(title: str, columns: dict[str, gb.Agreement]) -> None:

@@ -64,6 +64,8 @@ COLUMNS = ("question_id", "question", "reference_answer", "answer", "score")
 LLM_CONCURRENCY = 8
 TARGET_PEARSON = 0.60  # on 0-5 / 0-10 graded sets
 TARGET_MACRO_F1 = 0.70  # on 2-way labels of questions the grader never saw
+# Where the SemEval-2013 training zip lies inside the ../shared folder beside a checkout.
+SEMEVAL_IN_SHARED = Path("data", "semeval-2013", "semeval-2013-3way-training.zip")
 SEMEVAL_LABELS = {
     "2way": {"correct": 1.0, "incorrect": 0.0},
     # 3-way, as an ordinal scale: "incorrect" there is the merged partially-correct / irrelevant /
