@@ -10,7 +10,8 @@ import pytest
 from interviewer.domain import Question
 from interviewer.engines.offline import OfflineEngine
 from interviewer.engines.reference_model import (
-    FEATURES, ReferenceModel, content_pieces, fit_logistic, predict, soft_recall, stems, token_alignment,
+    ANSWER_FEATURES, FEATURES, LENGTHS, TERMS, ReferenceModel, content_pieces, fit_logistic, predict, soft_recall,
+    stems, terms, token_alignment,
 )
 
 QUESTION = Question(
@@ -45,14 +46,42 @@ def test_the_packaged_model_matches_the_features_grading_computes() -> None:
     model = ReferenceModel.packaged()
     assert model is not None
     assert model.features == FEATURES
-    assert model.coef.shape == model.mean.shape == model.std.shape == (len(FEATURES),)
+    assert model.coef.shape == model.mean.shape == model.std.shape == (len(TERMS),)
     assert 0.0 < model.accept_threshold < 1.0
+    assert model.length_range is not None and all(low < high for low, high in model.length_range)
 
 
-def test_a_model_fitted_on_other_features_is_refused_with_a_clear_message() -> None:
+def test_a_model_fitted_on_other_features_or_terms_is_refused_with_a_clear_message() -> None:
     data = json.loads(json.dumps({"features": ["cos"], "mean": [0], "std": [1], "coef": [1], "bias": 0}))
     with pytest.raises(ValueError, match="fitted on features"):
         ReferenceModel.from_dict(data)
+    fixed_weights = {"features": list(FEATURES), "terms": list(FEATURES), "mean": [0] * len(FEATURES),
+                     "std": [1] * len(FEATURES), "coef": [1] * len(FEATURES), "bias": 0}
+    with pytest.raises(ValueError, match="terms"):
+        ReferenceModel.from_dict(fixed_weights)
+
+
+def test_each_answer_feature_also_enters_times_each_length() -> None:
+    x = np.arange(1.0, len(FEATURES) + 1)
+    expanded = terms(x)
+    assert expanded.shape == (len(TERMS),)
+    q_len, ref_len = x[len(ANSWER_FEATURES):]
+    assert expanded[TERMS.index("cos")] == x[ANSWER_FEATURES.index("cos")]
+    assert expanded[TERMS.index("cos*q_len")] == x[ANSWER_FEATURES.index("cos")] * q_len
+    assert expanded[TERMS.index("tok_f1*ref_len")] == x[ANSWER_FEATURES.index("tok_f1")] * ref_len
+    assert np.array_equal(terms(np.stack([x, 2 * x]))[1], terms(2 * x))  # rows at once, the same terms
+
+
+def test_lengths_beyond_the_fitted_range_are_clipped_to_it() -> None:
+    model = ReferenceModel.packaged()
+    assert model is not None
+    x = np.full(len(FEATURES), 0.5)
+    (_, q_high), (_, ref_high) = model.length_range
+    at_edge, far_beyond = x.copy(), x.copy()
+    at_edge[len(ANSWER_FEATURES):] = q_high, ref_high
+    far_beyond[len(ANSWER_FEATURES):] = q_high + 5, ref_high + 5  # a question and reference far longer than any fitted
+    assert model.probability(far_beyond) == model.probability(at_edge)
+    assert LENGTHS == ("q_len", "ref_len")
 
 
 def test_reference_questions_are_scored_by_the_model(engines) -> None:
