@@ -101,7 +101,7 @@ from interviewer.agreement_stats import loqo_linear, loqo_threshold, macro_f1, p
 from interviewer.embedder import Embedder, TokenVectors, fill_missing, shared_embedder
 from interviewer.engines.offline import OfflineEngine, decide, graded_question
 from interviewer.engines.reference_model import (
-    ANSWER_FEATURES, FEATURES, LENGTHS, MODEL_FILE, TERMS, fit_logistic, predict, terms,
+    ANSWER_FEATURES, AT_LENGTHS, FEATURES, LENGTHS, MODEL_FILE, TERMS, fit_logistic, predict, terms,
 )
 from interviewer.rubrics import RubricBank
 from interviewer.scoring import score_verdicts
@@ -259,10 +259,9 @@ def main() -> int:
     design = terms(x)
     mean, std = design[fit].mean(axis=0), design[fit].std(axis=0) + 1e-9
     z = (design - mean) / std
-    first = len(ANSWER_FEATURES)
-    measured = fit & x.any(axis=1)  # an answer with nothing to grade has all-zero features, lengths included
-    length_range = {name: [round(float(x[measured, first + k].min()), 6), round(float(x[measured, first + k].max()), 6)]
-                    for k, name in enumerate(LENGTHS)}
+    lengths = x[fit & x.any(axis=1), AT_LENGTHS]  # an answer with nothing to grade has all-zero features, lengths too
+    length_range = {name: [round(float(low), 6), round(float(high), 6)]
+                    for name, low, high in zip(LENGTHS, lengths.min(axis=0), lengths.max(axis=0))}
     weights = np.where(is_sem, 1.0, BANK_WEIGHT)
 
     def evaluate(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, float, dict[str, float]]:

@@ -69,6 +69,7 @@ LENGTHS = (
     "ref_len",       # log(1 + words of the reference): one line, or a paragraph to cover
 )
 FEATURES = ANSWER_FEATURES + LENGTHS  # what features_for measures
+AT_LENGTHS = slice(len(ANSWER_FEATURES), len(FEATURES))  # where the lengths sit in a features row
 # The model's terms: the features, then every answer feature times each length (a varying-coefficient
 # model). Chosen by cross-validation over the fit questions (bench/fit_reference_model.py): pooled
 # macro-F1 0.695 -> 0.702, higher in each of 5 shuffles.
@@ -79,7 +80,7 @@ def terms(x: np.ndarray) -> np.ndarray:
     """The model's terms (``TERMS`` order) from features (``FEATURES`` order): one row or many."""
     x = np.asarray(x, dtype=float)
     rows = np.atleast_2d(x)
-    answer, lengths = rows[:, : len(ANSWER_FEATURES)], rows[:, len(ANSWER_FEATURES):]
+    answer, lengths = rows[:, : len(ANSWER_FEATURES)], rows[:, AT_LENGTHS]
     out = np.concatenate([rows, *(answer * lengths[:, [k]] for k in range(len(LENGTHS)))], axis=1)
     return out[0] if x.ndim == 1 else out
 
@@ -262,9 +263,8 @@ class ReferenceModel:
         """x: one answer's features, ``FEATURES`` order."""
         x = np.array(x, dtype=float)
         if self.length_range is not None:
-            first = len(ANSWER_FEATURES)
-            for k, (low, high) in enumerate(self.length_range):
-                x[first + k] = min(max(x[first + k], low), high)
+            low, high = np.array(self.length_range).T
+            x[AT_LENGTHS] = np.clip(x[AT_LENGTHS], low, high)
         z = self.bias + float(self.coef @ ((terms(x) - self.mean) / self.std))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
