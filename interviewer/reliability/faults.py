@@ -61,6 +61,10 @@ HUGE_BYTES = 5 * 1024 * 1024
 HUGE_FILLER = "FILLER "  # marks the 5 MB reply, so any echo of it is easy to spot
 MAX_NOTICE_CHARS = 200
 MAX_ECHO_CHARS = 4_000  # what the engine may send back of a bad reply in its repair request
+# The dead-port client's own time limit. A refused connection fails at once, so this limit is never
+# what ends a healthy run; it only keeps a busy machine (an event loop held up past a sub-second
+# timeout) from turning the refusal into a timeout and recording the wrong fault.
+DEAD_PORT_TIMEOUT = 10.0
 API_KEY = "sk-fault-campaign-not-a-real-key"
 _NEXT_STEP = frozenset({"feedback", "follow_up", "question", "summary"})
 _LEAK = re.compile(r"Traceback|File \"|[{}]|sk-[A-Za-z0-9]")
@@ -313,7 +317,8 @@ async def _faulted_turn(rig: _Rig, session_key: str, user_key: str, answer: str,
     rig.model.arm(outcome.kind, persistent=outcome.persistent, variant=outcome.variant)
     healthy = rig.engine.client
     if outcome.kind == "connection_refused":
-        rig.engine.client = ModelClient(replace(healthy.config, api_base=closed_port_url()))
+        rig.engine.client = ModelClient(replace(healthy.config, api_base=closed_port_url(),
+                                                timeout=max(healthy.config.timeout, DEAD_PORT_TIMEOUT)))
     started = time.perf_counter()
     try:
         return await rig.interviewer.handle(Turn(session_key=session_key, user_key=user_key, text=answer, channel="faults"))
