@@ -61,9 +61,10 @@ HUGE_BYTES = 5 * 1024 * 1024
 HUGE_FILLER = "FILLER "  # marks the 5 MB reply, so any echo of it is easy to spot
 MAX_NOTICE_CHARS = 200
 MAX_ECHO_CHARS = 4_000  # what the engine may send back of a bad reply in its repair request
-# The dead-port client's own time limit. A refused connection fails at once, so this limit is never
-# what ends a healthy run; it only keeps a busy machine (an event loop held up past a sub-second
-# timeout) from turning the refusal into a timeout and recording the wrong fault.
+# The dead-port client's own time limit. That client is new each turn and so, unlike the warmed-up
+# one, builds litellm's HTTP clients on its first request; under the campaign's sub-second limit
+# that setup alone can run out the clock on a busy machine and record a timeout instead of the
+# refusal. A refused connection fails at once, so this limit never ends a healthy run.
 DEAD_PORT_TIMEOUT = 10.0
 API_KEY = "sk-fault-campaign-not-a-real-key"
 _NEXT_STEP = frozenset({"feedback", "follow_up", "question", "summary"})
