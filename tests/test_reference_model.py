@@ -10,8 +10,8 @@ import pytest
 from interviewer.domain import Question
 from interviewer.engines.offline import OfflineEngine
 from interviewer.engines.reference_model import (
-    ANSWER_FEATURES, FEATURES, LENGTHS, TERMS, ReferenceModel, content_pieces, fit_logistic, predict, soft_recall,
-    stems, terms, token_alignment,
+    ANSWER_FEATURES, AT_LENGTHS, FEATURES, LENGTHS, TERMS, ReferenceModel, content_pieces, fit_logistic, predict,
+    soft_recall, stems, terms, token_alignment,
 )
 
 QUESTION = Question(
@@ -65,7 +65,7 @@ def test_each_answer_feature_also_enters_times_each_length() -> None:
     x = np.arange(1.0, len(FEATURES) + 1)
     expanded = terms(x)
     assert expanded.shape == (len(TERMS),)
-    q_len, ref_len = x[len(ANSWER_FEATURES):]
+    q_len, ref_len = x[AT_LENGTHS]
     assert expanded[TERMS.index("cos")] == x[ANSWER_FEATURES.index("cos")]
     assert expanded[TERMS.index("cos*q_len")] == x[ANSWER_FEATURES.index("cos")] * q_len
     assert expanded[TERMS.index("tok_f1*ref_len")] == x[ANSWER_FEATURES.index("tok_f1")] * ref_len
@@ -78,8 +78,8 @@ def test_lengths_beyond_the_fitted_range_are_clipped_to_it() -> None:
     x = np.full(len(FEATURES), 0.5)
     (_, q_high), (_, ref_high) = model.length_range
     at_edge, far_beyond = x.copy(), x.copy()
-    at_edge[len(ANSWER_FEATURES):] = q_high, ref_high
-    far_beyond[len(ANSWER_FEATURES):] = q_high + 5, ref_high + 5  # a question and reference far longer than any fitted
+    at_edge[AT_LENGTHS] = q_high, ref_high
+    far_beyond[AT_LENGTHS] = q_high + 5, ref_high + 5  # a question and reference far longer than any fitted
     assert model.probability(far_beyond) == model.probability(at_edge)
     assert LENGTHS == ("q_len", "ref_len")
 
