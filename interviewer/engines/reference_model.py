@@ -24,6 +24,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
@@ -259,12 +260,19 @@ class ReferenceModel:
         except (FileNotFoundError, OSError, ValueError, KeyError, TypeError):
             return None
 
+    @cached_property
+    def _length_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``length_range`` as (lows, highs) arrays, built once rather than on every graded turn."""
+        if self.length_range is None:
+            return None
+        low, high = np.array(self.length_range).T
+        return low, high
+
     def probability(self, x: np.ndarray) -> float:
         """x: one answer's features, ``FEATURES`` order."""
         x = np.array(x, dtype=float)
-        if self.length_range is not None:
-            low, high = np.array(self.length_range).T
-            x[AT_LENGTHS] = np.clip(x[AT_LENGTHS], low, high)
+        if self._length_bounds is not None:
+            x[AT_LENGTHS] = np.clip(x[AT_LENGTHS], *self._length_bounds)
         z = self.bias + float(self.coef @ ((terms(x) - self.mean) / self.std))
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
