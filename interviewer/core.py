@@ -366,7 +366,7 @@ class Interviewer:
             if assessment.utterance and assessment.follow_up_point == gap.id:
                 text, source = assessment.utterance, "model"
             else:
-                text, source = f"{self._acknowledgement(assessment)} {gap.follow_up}".strip(), "rubric"
+                text, source = f"{self._acknowledgement(assessment, current.previous_assessment)} {gap.follow_up}".strip(), "rubric"
             await self._append(
                 session, role="interviewer", kind="follow_up", text=text, question_id=question.id,
                 meta={"point_id": gap.id, "focus": open_points, "score_so_far": assessment.score, "source": source},
@@ -412,13 +412,24 @@ class Interviewer:
             return []
 
     @staticmethod
-    def _acknowledgement(assessment: Assessment) -> str:
-        covered = sum(v.verdict == Verdict.covered for v in assessment.verdicts)
-        if covered == 0:
+    def _acknowledgement(assessment: Assessment, previous: Assessment | None = None) -> str:
+        """Words before a follow-up that match the grade: praise only what earned it.
+
+        What the latest answer added is judged against the grade before it, so "I do not know"
+        after a good first answer is not met with "Good, that covers a lot"."""
+        if len(assessment.misconceptions) > (len(previous.misconceptions) if previous else 0):
+            return "Not quite: part of that is not right."
+        covered = {v.point_id for v in assessment.verdicts if v.verdict == Verdict.covered}
+        before = {v.point_id for v in previous.verdicts if v.verdict == Verdict.covered} if previous else set()
+        if previous is not None and not covered - before:
+            return "Let's try it from another angle."
+        if not covered:
             return "Let's dig in."
-        if assessment.score >= 6:
+        if assessment.score >= 7:
             return "Good, that covers a lot."
-        return "Thanks, that's a start."
+        if assessment.score >= 5:
+            return "Thanks, that's a start."
+        return "Let's build on that."
 
     async def _hint(self, session: Session, current: QuestionState, reply: Reply) -> None:
         question = self._question(current.question_id)

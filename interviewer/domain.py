@@ -105,6 +105,13 @@ class Question(Strict):
     examples: list[GradedExample] = Field(default_factory=list)
     topic: str = ""
     generated: bool = Field(default=False, description="Built from the candidate's notes, not from the bank.")
+    contrasts: list[NonEmpty] = Field(
+        default_factory=list,
+        description=(
+            "The things the question sets against each other, one cue per thing ('static|word2vec|glove'):"
+            " an answer that binds a point's attribute to another of them contradicts the point."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Question":
@@ -115,6 +122,8 @@ class Question(Strict):
         point_ids = [p.id for p in self.points]
         if len(set(point_ids)) != len(point_ids):
             raise ValueError("point ids must be unique within a question")
+        if len(self.contrasts) == 1:
+            raise ValueError("contrasts lists two or more things, or is left out")
         misconception_ids = {m.id for m in self.misconceptions}
         for n, example in enumerate(self.examples):
             unknown = set(example.verdicts) - set(point_ids)
@@ -161,9 +170,17 @@ class PointVerdict(BaseModel):
 
 
 class MisconceptionHit(BaseModel):
+    """A wrong statement in the answer: a known misconception, or a sentence that contradicts a point.
+
+    ``point_id`` and ``kind`` are set when the answer contradicts a rubric point (it negates it,
+    frames it as a myth, binds it to the wrong thing or flips its direction); ``correction`` then
+    says what is true instead."""
+
     misconception_id: str
     evidence: str
     correction: str
+    point_id: str | None = None
+    kind: str | None = None
 
 
 class Assessment(BaseModel):

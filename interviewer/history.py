@@ -52,6 +52,8 @@ class MisconceptionRecord(_Record):
     misconception_id: str
     evidence: str = Field(description="What the candidate said.")
     correction: str
+    point_id: str | None = Field(default=None, description="The rubric point the statement contradicts, if it is not a listed misconception.")
+    kind: str | None = Field(default=None, description="How it contradicts the point: negation, framing, swap, direction or opposite.")
 
 
 class GradeRecord(_Record):

@@ -24,14 +24,19 @@ def score_verdicts(question: Question, verdicts: list[PointVerdict], misconcepti
 def merge_follow_up(question: Question, before: Assessment, after: Assessment) -> Assessment:
     """Combine a follow-up's grade with the question's grade so far.
 
-    A follow-up answer can only raise a point's verdict (the candidate added what was missing);
-    a misconception stated in either answer still counts.
+    A follow-up answer raises a point's verdict when it adds what was missing, and lowers it to
+    missed when it contradicts the point, as an interviewer would; a misconception stated in
+    either answer still counts.
     """
+    contradicted = {hit.point_id for hit in after.misconceptions if hit.point_id}
     merged: list[PointVerdict] = []
     for point in question.points:
         old = next((v for v in before.verdicts if v.point_id == point.id), None)
         new = next((v for v in after.verdicts if v.point_id == point.id), None)
         candidates = [v for v in (old, new) if v is not None]
+        if point.id in contradicted:
+            merged.append(PointVerdict(point_id=point.id, verdict=Verdict.missed, reasoning="contradicted in a follow-up answer"))
+            continue
         if not candidates:
             merged.append(PointVerdict(point_id=point.id, verdict=Verdict.missed))
             continue

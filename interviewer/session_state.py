@@ -23,6 +23,7 @@ class QuestionState:
     hinted: list[str] = field(default_factory=list)
     answer_seqs: list[int] = field(default_factory=list)
     assessment: Assessment | None = None
+    previous_assessment: Assessment | None = None  # the grade before the latest answer (what it added)
     pending_answer_seq: int | None = None
     needs_decision: bool = False
     skip_requested: bool = False
@@ -89,7 +90,7 @@ def rebuild(turns: list[TurnRecord], grades: dict[int, Assessment]) -> SessionSt
             if grade is None:
                 current.pending_answer_seq = turn.seq
             else:
-                current.assessment = grade
+                current.previous_assessment, current.assessment = current.assessment, grade
                 current.pending_answer_seq = None
                 current.needs_decision = True
         elif turn.kind == "command" and turn.text == "skip":

@@ -149,6 +149,48 @@ def prose_factor(tokens: list[str], cues: Sequence[str] = ()) -> float:
     return min(1.0, ratio / 0.2) * (1.0 - in_runs / len(tokens))
 
 
+# Words that talk about an answer instead of giving one ("... is the answer", "the key ideas").
+_META = frozenset(
+    """answer answers key keys idea ideas important matter matters thing things concept concepts point points
+    term terms topic topics relevant involved question questions difference differences main core basically
+    essentially overall summary short words keyword keywords here""".split()
+)
+NOVELTY_FLOOR = 0.25  # share of a unit's content words that must be new beyond the question's
+
+
+def _stem_key(word: str) -> str:
+    return word[:6]
+
+
+def question_words(question: str) -> set[str]:
+    """Stems of the question's content words (a unit made of them only restates the question)."""
+    return {_stem_key(w) for w in content_words(question)}
+
+
+def states_something(text: str, tokens: list[str], cues: Sequence[str], asked: set[str]) -> float:
+    """1.0 for a unit that states something; less, down to 0, for one that cannot:
+
+    - a question ("What is the difference ...?") asks, it does not answer;
+    - three or more of the rubric's cue phrases with nothing but function words around them
+      ("The word2vec, and the static, and the context is the answer.") name, they do not state;
+    - a unit whose content words are nearly all the question's own restates it.
+    """
+    if text.rstrip().endswith("?"):
+        return 0.0
+    content = [t for t in tokens if t not in STOP_WORDS and len(t) > 1]
+    if not content:
+        return 1.0
+    if cues:
+        inside = cue_spans(list(cues), tokens)
+        spans = sum(1 for i in inside if i - 1 not in inside)
+        rest = [t for i, t in enumerate(tokens) if i not in inside and t not in STOP_WORDS and t not in _META and len(t) > 1]
+        if spans >= 3 and not rest:
+            return 0.0
+    new = [t for t in content if t not in _META and _stem_key(t) not in asked]
+    novelty = len(new) / len(content)
+    return min(1.0, novelty / NOVELTY_FLOOR) if asked else 1.0
+
+
 def cue_coverage(cues: list[str], tokens: list[str]) -> float:
     """Share of keyword cues present in the tokens (0 when the point has no cues)."""
     if not cues:

@@ -22,14 +22,15 @@ from importlib.resources import files
 
 import numpy as np
 
+from interviewer.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, read
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
 from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
 from interviewer.engines.reference_model import ReferenceModel, features_for
 from interviewer.evidence import hostile_passages, normalise
 from interviewer.scoring import score_verdicts
-from interviewer.text import clean, content_words, cue_coverage, cue_present, prose_factor, split_clauses
-from interviewer.text import split_sentences, truncate, words
+from interviewer.text import clean, content_words, cue_coverage, cue_present, prose_factor, question_words, split_clauses
+from interviewer.text import split_sentences, states_something, truncate, words
 
 MAX_SENTENCES = 200
 EMBEDDING_DIM = 384
@@ -46,6 +47,10 @@ class GraderParams:
     misconception_sim_with_cue: float = 0.5
     misconception_sim: float = 0.9
     misconception_margin: float = 0.0
+    # A sentence that contradicts a point is reported (and penalised) when it is about that point:
+    # its value for the point reaches this, and no other point suits it clearly better.
+    contradiction_min: float = 0.36
+    contradiction_margin: float = 0.05
     max_chars: int = 20_000
 
     @property
@@ -91,6 +96,8 @@ class Measurements:
     unit_vectors: np.ndarray | None = None  # one normalised row per unit
     notes: list[str] = field(default_factory=list)
     hostile: set[int] = field(default_factory=set)  # sentences addressed to the grader: never evidence
+    conflicts: dict[str, list[Conflict | None]] = field(default_factory=dict)  # per point, per unit
+    claim_denied: np.ndarray | None = None  # single units x misconceptions: the unit denies the claim
 
     def sentence_vectors(self) -> np.ndarray:
         """The vector of each whole sentence (its first unit), in sentence order."""
@@ -100,8 +107,12 @@ class Measurements:
         return self.unit_vectors[[rows[i] for i in sorted(rows)]]
 
 
-def _units(sentences: list[str], cues: Sequence[str] = ()) -> list[_Unit]:
-    """Grading units: sentences, clauses of long sentences, pairs of adjacent sentences."""
+def _units(sentences: list[str], cues: Sequence[str] = (), question: str = "") -> list[_Unit]:
+    """Grading units: sentences, clauses of long sentences, pairs of adjacent sentences.
+
+    Each unit's ``prose`` says how much it can state: a bare keyword list, the rubric's cue
+    phrases strung together with function words, a question, or the question restated state
+    nothing, however close their words are to a point."""
     units: list[_Unit] = []
     for i, sentence in enumerate(sentences):
         units.append(_Unit(sentence, (i,), [], 1.0))
@@ -109,9 +120,10 @@ def _units(sentences: list[str], cues: Sequence[str] = ()) -> list[_Unit]:
             units.extend(_Unit(c, (i,), [], 1.0) for c in split_clauses(sentence) if c != sentence)
         if i + 1 < len(sentences):
             units.append(_Unit(f"{sentence} {sentences[i + 1]}", (i, i + 1), [], 1.0))
+    asked = question_words(question)
     for unit in units:
         unit.tokens = words(unit.text)
-        unit.prose = prose_factor(unit.tokens, cues)
+        unit.prose = prose_factor(unit.tokens, cues) * states_something(unit.text, unit.tokens, cues, asked)
     alone = {u.sentences[0]: u.prose for u in units if len(u.sentences) == 1 and u.text == sentences[u.sentences[0]]}
     for unit in units:
         if len(unit.sentences) == 2:  # a pair is as much prose as its less prose-like sentence
@@ -233,7 +245,7 @@ class OfflineEngine:
         text, truncated = truncate(clean(answer), self.params.max_chars)
         sentences = split_sentences(text)[:MAX_SENTENCES]
         cues = list(dict.fromkeys(c for p in question.points for c in p.keywords))
-        measured = Measurements(sentences=sentences, units=_units(sentences, cues))
+        measured = Measurements(sentences=sentences, units=_units(sentences, cues, question.text))
         measured.hostile = _hostile_sentences(answer[: 2 * self.params.max_chars], sentences)
         if measured.hostile:
             measured.notes.append(f"{len(measured.hostile)} sentence(s) addressed to the grader were not graded as answer")
@@ -254,6 +266,7 @@ class OfflineEngine:
                 wanted = set(content_words(point.text))
                 lex = [len(wanted & set(u.tokens)) / len(wanted) if wanted else 0.0 for u in units]
             measured.point_lex[point.id] = np.array(lex)
+        measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
             measured.single = single
@@ -264,7 +277,49 @@ class OfflineEngine:
                 dtype=bool,
             ).reshape(len(single), len(question.misconceptions))
             measured.best_point_sims = np.max(np.stack([measured.point_sims[p.id][single] for p in points]), axis=0)
+            measured.claim_denied = np.array(
+                [[conflict(units[k].text, m.claim) is not None for m in question.misconceptions] for k in single], dtype=bool
+            ).reshape(len(single), len(question.misconceptions))
         return measured
+
+
+def question_contrasts(question: Question) -> list[str]:
+    """The things a question sets against each other: its rubric's list, or read from its wording."""
+    return list(question.contrasts) or derived_contrasts(question.text)
+
+
+def _conflicts(
+    question: Question, sentences: list[str], units: list[_Unit], points: list[RubricPoint],
+    point_sims: dict[str, np.ndarray],
+) -> dict[str, list[Conflict | None]]:
+    """For each point, how each unit contradicts it (None where it does not).
+
+    A sentence followed by one that only denies it ("That is a myth.") is read as framed; a pair
+    contradicts when its sentence closer to the point does; a clause is read alone, or as its
+    sentence when a frame covers the whole sentence ("It is false that ..., which ...")."""
+    row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
+    contrasts = question_contrasts(question)
+    readable = [
+        framed_by_next(s) if i + 1 < len(sentences) and denies_previous(sentences[i + 1]) else s
+        for i, s in enumerate(sentences)
+    ]
+    found: dict[str, list[Conflict | None]] = {}
+    for point in points:
+        claims = [point.text, *point.aliases]
+        per_sentence = [against(s, claims, contrasts) for s in readable]
+        per_unit: list[Conflict | None] = []
+        for unit in units:
+            first = unit.sentences[0]
+            if len(unit.sentences) == 2:
+                closer = max(unit.sentences, key=lambda i: float(point_sims[point.id][row[i]]))
+                per_unit.append(per_sentence[closer])
+            elif unit.text == sentences[first]:
+                per_unit.append(per_sentence[first])
+            else:
+                framed = read(readable[first]).framed
+                per_unit.append((per_sentence[first] if framed else None) or against(unit.text, claims, contrasts))
+        found[point.id] = per_unit
+    return found
 
 
 def _hostile_sentences(answer: str, sentences: list[str]) -> set[int]:
@@ -278,18 +333,28 @@ def _hostile_sentences(answer: str, sentences: list[str]) -> set[int]:
 def decide(
     question: Question, measured: Measurements, params: GraderParams, focus: Sequence[str] | None = None
 ) -> tuple[list[PointVerdict], list[MisconceptionHit]]:
-    """Verdicts and misconception hits from measurements (pure and cheap)."""
-    points = [p for p in rubric_points(question) if focus is None or p.id in focus]
+    """Verdicts and misconception hits from measurements (pure and cheap).
+
+    A unit that contradicts a point is never its evidence. When the answer's strongest statement
+    about a point contradicts it, that is a stated misconception (with the point as the
+    correction), checked on every point even when a follow-up is graded on some of them only."""
+    every = rubric_points(question)
+    points = [p for p in every if focus is None or p.id in focus]
     if not measured.units:
         return [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in points], []
     hits, wrong = _misconceptions(question, measured, params)
-    blocked = np.array([bool((wrong | measured.hostile).intersection(u.sentences)) for u in measured.units])
     prose = np.array([u.prose for u in measured.units])
+    raw = {p.id: prose * (params.sim_weight * measured.point_sims[p.id] + params.lex_weight * measured.point_lex[p.id]) for p in every}
+    contradicted = _contradictions(every, measured, params, raw, hits)
+    hits = hits + contradicted
+    wrong |= {i for hit in contradicted for i in _sentences_of(measured, hit.evidence)}
+    blocked = np.array([bool((wrong | measured.hostile).intersection(u.sentences)) for u in measured.units])
     verdicts = []
     for point in points:
         sims, lex = measured.point_sims[point.id], measured.point_lex[point.id]
+        against_point = np.array([c is not None for c in measured.conflicts.get(point.id, [None] * len(measured.units))])
         # A bare keyword list states no idea: its similarity to the point counts as little as its cues.
-        combined = np.where(blocked, -1.0, prose * (params.sim_weight * sims + params.lex_weight * lex))
+        combined = np.where(blocked | against_point, -1.0, raw[point.id])
         best = int(np.argmax(combined))
         value = float(combined[best])
         verdict = Verdict.covered if value >= params.covered else Verdict.partial if value >= params.partial else Verdict.missed
@@ -304,6 +369,54 @@ def decide(
             )
         )
     return verdicts, hits
+
+
+def _sentences_of(measured: Measurements, evidence: str) -> set[int]:
+    return {i for i, s in enumerate(measured.sentences) if s in evidence}
+
+
+def _contradictions(
+    points: list[RubricPoint], measured: Measurements, params: GraderParams, raw: dict[str, np.ndarray],
+    named: list[MisconceptionHit],
+) -> list[MisconceptionHit]:
+    """Points the answer states the opposite of: the unit that contradicts a point is the
+    answer's strongest statement about it (no agreeing unit says it better), it is about that
+    point (its value reaches ``contradiction_min``) and about no other point clearly more.
+    A sentence already reported as a named misconception is not reported twice."""
+    hits: list[MisconceptionHit] = []
+    named_sentences = {i for hit in named for i in _sentences_of(measured, hit.evidence)}
+    best_any = np.max(np.stack([raw[p.id] for p in points]), axis=0)
+    for point in points:
+        conflicts = measured.conflicts.get(point.id)
+        if not conflicts:
+            continue
+        values = raw[point.id]
+        against_point = np.array([c is not None for c in conflicts])
+        if not against_point.any():
+            continue
+        k = int(np.argmax(np.where(against_point, values, -1.0)))
+        agreeing = float(np.max(np.where(against_point, -1.0, values)))
+        unit = measured.units[k]
+        if (
+            values[k] < params.contradiction_min
+            or values[k] <= agreeing
+            or values[k] < best_any[k] - params.contradiction_margin
+            or named_sentences.intersection(unit.sentences)
+            or measured.hostile.intersection(unit.sentences)
+        ):
+            continue
+        found = conflicts[k]
+        assert found is not None
+        hits.append(
+            MisconceptionHit(
+                misconception_id=f"contradicts-{point.id}",
+                evidence=" ".join(measured.sentences[i] for i in unit.sentences) if len(unit.sentences) == 1 else unit.text,
+                correction=f"In fact: {point.text}",
+                point_id=point.id,
+                kind=found.kind,
+            )
+        )
+    return hits
 
 
 def _misconceptions(
@@ -323,6 +436,8 @@ def _misconceptions(
     eligible = ((cues & (sims >= params.misconception_sim_with_cue)) | (sims >= params.misconception_sim)) & (
         sims >= measured.best_point_sims[:, None] + params.misconception_margin
     )
+    if measured.claim_denied is not None:
+        eligible &= ~measured.claim_denied  # "word2vec does not adjust the vector" denies the misconception
     for j, misconception in enumerate(question.misconceptions):
         rows = np.flatnonzero(eligible[:, j])
         if rows.size == 0:

@@ -1,0 +1,98 @@
+"""The offline grader reads meaning, not only words: the opposite of a point earns nothing.
+
+Graded on real bank questions with the real model: the model answer negated sentence by
+sentence, the points framed as myths, the rubric's keywords strung into a sentence and the
+question restated must score low, the model answer itself high; a contradicted point is
+reported with the quote and what is true instead; a follow-up answer that contradicts a point
+lowers it, and the interviewer's words before a follow-up never praise a weak answer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from interviewer.core import Interviewer
+from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, Verdict
+from interviewer.scoring import merge_follow_up, score_verdicts
+from interviewer.text import split_sentences
+
+QUESTIONS = ("emb-static-vs-contextual", "bv-definition", "rag-hybrid-search", "reg-l1-l2")
+
+
+def _lower_first(text: str) -> str:
+    return text[0].lower() + text[1:]
+
+
+@pytest.fixture(scope="module")
+def questions(bank) -> list[Question]:
+    return [bank.get(qid) for qid in QUESTIONS]
+
+
+def test_the_model_answer_scores_high_and_its_negation_low(questions, offline_engine) -> None:
+    for question in questions:
+        assert offline_engine.assess_sync(question, question.model_answer).score >= 8.0, question.id
+        negated = " ".join(f"It is false that {_lower_first(s)}" for s in split_sentences(question.model_answer or ""))
+        assert offline_engine.assess_sync(question, negated).score <= 3.0, question.id
+
+
+def test_points_framed_as_myths_score_low_and_are_reported(questions, offline_engine) -> None:
+    for question in questions:
+        myths = " ".join(f"It is a common myth that {_lower_first(p.text)}" for p in question.points)
+        graded = offline_engine.assess_sync(question, myths)
+        assert graded.score <= 3.0, question.id
+        reported = [hit for hit in graded.misconceptions if hit.point_id]
+        assert reported, question.id
+        assert all(hit.correction.startswith("In fact: ") for hit in reported)
+        assert all(hit.kind in ("framing", "negation") for hit in reported)
+
+
+def test_one_negated_sentence_takes_that_points_credit_only(bank, offline_engine) -> None:
+    question = bank.get("emb-static-vs-contextual")
+    texts = [p.text for p in question.points]
+    texts[0] = texts[0].replace("assign each word type", "do not assign each word type")
+    graded = offline_engine.assess_sync(question, " ".join(texts))
+    verdicts = {v.point_id: v.verdict for v in graded.verdicts}
+    assert verdicts[question.points[0].id] != Verdict.covered  # another sentence may still hint at it
+    assert all(verdicts[p.id] == Verdict.covered for p in question.points[1:])
+    assert any(hit.point_id == question.points[0].id for hit in graded.misconceptions)
+
+
+def test_keywords_strung_together_and_the_question_restated_state_nothing(questions, offline_engine) -> None:
+    for question in questions:
+        keywords = [cue.split("|")[0] for point in question.points for cue in point.keywords]
+        salad = "The " + ", and the ".join(keywords) + " is the answer."
+        assert offline_engine.assess_sync(question, salad).score <= 3.0, question.id
+        assert offline_engine.assess_sync(question, question.text).score <= 3.0, question.id
+
+
+def _assessment(question: Question, verdicts: dict[str, Verdict], hits: list[MisconceptionHit] | None = None) -> Assessment:
+    pvs = [PointVerdict(point_id=pid, verdict=v) for pid, v in verdicts.items()]
+    return Assessment(question_id=question.id, verdicts=pvs, misconceptions=hits or [],
+                      score=score_verdicts(question, pvs, hits or []))
+
+
+def test_a_follow_up_that_contradicts_a_point_lowers_it(bank) -> None:
+    question = bank.get("emb-static-vs-contextual")
+    first, second = question.points[0].id, question.points[1].id
+    before = _assessment(question, {first: Verdict.covered, second: Verdict.missed})
+    hit = MisconceptionHit(misconception_id=f"contradicts-{first}", evidence="Word2vec changes the vector.",
+                           correction="In fact: ...", point_id=first, kind="negation")
+    after = _assessment(question, {second: Verdict.covered}, [hit])
+    merged = merge_follow_up(question, before, after)
+    assert merged.verdict_for(first) == Verdict.missed
+    assert merged.verdict_for(second) == Verdict.covered
+    assert merged.score < before.score + 10 * question.points[1].weight / sum(p.weight for p in question.points)
+
+
+def test_acknowledgements_match_the_grade(bank) -> None:
+    question = bank.get("emb-static-vs-contextual")
+    ids = [p.id for p in question.points]
+    weak = _assessment(question, {ids[0]: Verdict.covered, **{i: Verdict.missed for i in ids[1:]}})
+    assert weak.score < 5
+    assert "Good" not in Interviewer._acknowledgement(weak)
+    strong = _assessment(question, {i: Verdict.covered for i in ids[:3]} | {ids[3]: Verdict.missed})
+    assert Interviewer._acknowledgement(strong).startswith("Good")
+    # "I do not know" after a good answer adds nothing: no praise for it
+    assert "Good" not in Interviewer._acknowledgement(strong, previous=strong)
+    wrong = strong.model_copy(update={"misconceptions": [MisconceptionHit(misconception_id="x", evidence="e", correction="c")]})
+    assert Interviewer._acknowledgement(wrong, previous=weak).startswith("Not quite")
