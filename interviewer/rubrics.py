@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from interviewer.domain import Question, RubricFile
+from interviewer.text import cue_present, words
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -191,18 +193,63 @@ def material_headings(material_dir: Path) -> dict[str, set[str]]:
     return headings
 
 
+def _alternatives(cue: str) -> list[str]:
+    return [alt.strip() for alt in cue.split("|") if words(alt)]
+
+
+def contrast_problems(question: Question) -> list[str]:
+    """What is wrong with a question's ``contrasts`` (an empty list when it has none).
+
+    Each entry must occur (as a keyword cue) in the question, its points' texts and aliases or
+    its model answer; no alternative of one entry may match inside an alternative of another,
+    since the grader could then not tell which thing a sentence is about; and some point text
+    must mention an entry, otherwise the contrast binds nothing.
+    """
+    if not question.contrasts:
+        return []
+    problems: list[str] = []
+    texts = [question.text, question.model_answer or "", question.reference_answer or ""]
+    texts += [t for p in question.points for t in (p.text, *p.aliases)]
+    tokenised = [words(t) for t in texts if t]
+    for n, entry in enumerate(question.contrasts, 1):
+        if not _alternatives(entry):
+            problems.append(f"contrasts entry {n} '{entry}' has no alternative with a word in it")
+        elif not any(cue_present(entry, tokens) for tokens in tokenised):
+            problems.append(f"contrasts entry {n} '{entry}' occurs in none of the question, points or model answer")
+    entries = [(n, entry, _alternatives(entry)) for n, entry in enumerate(question.contrasts, 1)]
+    for (i, first, first_alts), (j, second, second_alts) in combinations(entries, 2):
+        for a in first_alts:
+            for b in second_alts:
+                a_in_b, b_in_a = cue_present(a, words(b)), cue_present(b, words(a))
+                if a_in_b and b_in_a:
+                    problems.append(f"contrasts entries {i} '{first}' and {j} '{second}' share the alternative '{a}'")
+                elif a_in_b or b_in_a:
+                    inner, outer = (a, b) if a_in_b else (b, a)
+                    problems.append(
+                        f"contrasts entries {i} '{first}' and {j} '{second}' overlap: '{inner}' matches inside "
+                        f"'{outer}', so a mention of the one also names the other"
+                    )
+    if question.points and not any(
+        cue_present(entry, words(point.text)) for entry in question.contrasts for point in question.points
+    ):
+        problems.append("no point text mentions any contrasts entry, so the contrasts bind nothing")
+    return problems
+
+
 def completeness_problems(bank: RubricBank, material_dir: Path | None = None) -> list[str]:
     """What a question lacks against the bar `rubrics check` holds every bank question to.
 
     Rubric questions need 3-6 points, misconceptions, a model answer and graded strong /
     partial / weak / fluent-but-wrong examples with a verdict for every point; with a material
     folder, every point must also cite an existing heading. A question that only carries a
-    reference answer is graded against it and needs nothing more.
+    reference answer is graded against it and needs nothing more. Any question's ``contrasts``
+    must name things it mentions, each in words no other entry shares (`contrast_problems`).
     """
     headings = material_headings(material_dir) if material_dir else None
     problems: list[str] = []
     for qid, q in bank.questions.items():
         where = f"{bank.sources[qid].name}: question '{qid}'"
+        problems.extend(f"{where}: {problem}" for problem in contrast_problems(q))
         if not q.points:
             continue
         if not 3 <= len(q.points) <= 6:

@@ -94,3 +94,66 @@ def test_packaged_bank_is_complete(bank: RubricBank) -> None:
     assert completeness_problems(bank, packaged_material_dir()) == []
     assert len(bank.questions) >= 12
     assert len(bank.files) >= 4
+
+
+def _tiny_with_contrasts(tmp_path: Path, contrasts: str) -> Path:
+    """The tiny fixture with a ``contrasts`` line added to 'tiny-one' ("What is alpha?")."""
+    text = (FIXTURES / "tiny.yaml").read_text().replace(
+        "    text: What is alpha?\n", f"    text: What is alpha?\n    contrasts: {contrasts}\n", 1
+    )
+    path = tmp_path / "tiny_cx.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_contrasts_entry_that_occurs_nowhere_is_reported(tmp_path: Path) -> None:
+    path = _tiny_with_contrasts(tmp_path, '["alpha", "omega|psi"]')
+    problems = [p for p in completeness_problems(RubricBank.load([path])) if "contrasts" in p]
+    assert problems == [
+        "tiny_cx.yaml: question 'tiny-one': contrasts entry 2 'omega|psi' occurs in none of the question,"
+        " points or model answer"
+    ]
+
+
+def test_contrasts_entries_that_share_or_contain_an_alternative_are_reported(tmp_path: Path) -> None:
+    path = _tiny_with_contrasts(tmp_path, '["alpha|beta", "beta|gamma", "gamma relates|epsilon"]')
+    problems = [p for p in completeness_problems(RubricBank.load([path])) if "contrasts" in p]
+    assert any("entries 1 'alpha|beta' and 2 'beta|gamma' share the alternative 'beta'" in p for p in problems)
+    assert any("entries 2 'beta|gamma' and 3 'gamma relates|epsilon' overlap: 'gamma' matches inside 'gamma relates'" in p
+               for p in problems)
+    assert all("question 'tiny-one'" in p for p in problems)
+
+
+def test_contrasts_that_no_point_mentions_bind_nothing(tmp_path: Path) -> None:
+    # "what" occurs only in the question and "beyond chance" only in tiny-four's model answer:
+    # both occur somewhere, but no point text names either, so the contrast binds no point.
+    text = (FIXTURES / "tiny.yaml").read_text().replace(
+        "    text: What is kappa?\n", '    text: What is kappa?\n    contrasts: ["what", "beyond chance"]\n', 1
+    )
+    path = tmp_path / "unbound.yaml"
+    path.write_text(text)
+    problems = [p for p in completeness_problems(RubricBank.load([path])) if "contrasts" in p]
+    assert problems == [
+        "unbound.yaml: question 'tiny-four': no point text mentions any contrasts entry, so the contrasts bind nothing"
+    ]
+
+
+def test_rubrics_check_prints_a_contrasts_problem_with_file_and_question(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+
+    path = _tiny_with_contrasts(tmp_path, '["alpha", "omega|psi"]')
+    result = CliRunner().invoke(app, ["rubrics", "check", str(path)])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())      # the console wraps long lines
+    assert "problem: tiny_cx.yaml: question 'tiny-one': contrasts entry 2 'omega|psi' occurs in none" in output
+
+
+def test_packaged_bank_contrasts_are_valid(bank: RubricBank) -> None:
+    from interviewer.rubrics import contrast_problems
+
+    with_contrasts = [q for q in bank.questions.values() if q.contrasts]
+    assert [(q.id, contrast_problems(q)) for q in with_contrasts if contrast_problems(q)] == []
+    assert len(with_contrasts) >= 35
+    assert bank.get("emb-static-vs-contextual").contrasts[0].startswith("static")
