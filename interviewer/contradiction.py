@@ -104,7 +104,6 @@ EXCLUSIVE: tuple[tuple[str, ...], ...] = (
     ("linear", "non-linear|nonlinear"),
     ("data drift|covariate shift", "concept drift"),
     ("static", "contextual|contextualised|contextualized"),
-    ("sparse", "dense"),
 )
 # Opposites: each entry is one side and its other side ('a|b' lists words of one side). Two
 # uses: a negated word states its opposite ("does not change" states "fixed"), and a statement
@@ -216,8 +215,12 @@ _SUPPRESSORS = frozenset(
     "avoid avoids avoiding avoided prevent prevents preventing prevented reduce reduces reducing reduced "
     "eliminate eliminates eliminating eliminated remove removes removing removed skip skips skipping skipped "
     "lose loses losing lost drop drops dropping dropped minimise minimises minimize minimizes lower lowers "
-    "decrease decreases cut cuts exclude excludes excluding ignore ignores ignoring ignored".split()
+    "decrease decreases cut cuts exclude excludes excluding ignore ignores ignoring ignored "
+    "solve solves solving solved fix fixes fixing fixed".split()
 )
+
+
+_KEEPERS = frozenset("keep keeps keeping kept stop stops stopping stopped prevent prevents protect protects shield shields".split())
 
 
 def _is_negator(word: str) -> bool:
@@ -251,8 +254,9 @@ def _flip_ranges(words: list[str], text: str) -> list[tuple[int, int]]:
         if cue is None or i in framing:
             continue
         end, content = i + len(cue), 0
-        while end < len(words) and end < i + len(cue) + 4 and words[end] not in _SCOPE_END:
-            if words[end] in STOP_WORDS and content:
+        phrase = len(cue) > 1  # "instead of relying on the model's memory" denies the whole phrase
+        while end < len(words) and end < i + len(cue) + (6 if phrase else 4) and words[end] not in _SCOPE_END:
+            if words[end] in STOP_WORDS and content and not phrase:
                 break
             content += words[end] not in STOP_WORDS
             end += 1
@@ -347,7 +351,9 @@ def _negation(claim: Reading, statement: Reading, strict: bool = True) -> int:
     for k, reading in enumerate((claim, statement)):
         words = [t.word for t in reading.tokens]
         for i, t in reading.content():
-            removed = any(w in _SUPPRESSORS for w in words[max(0, i - 3): i])
+            removed = any(w in _SUPPRESSORS for w in words[max(0, i - 3): i]) or (
+                "from" in words[max(0, i - 3): i] and any(w in _KEEPERS for w in words[max(0, i - 9): i])
+            )  # "keeps the gradients from damaging the backbone"
             polarity[k].setdefault(t.stem, []).append(t.negated or removed)
     agree = disagree = 0
     decisive = False
@@ -574,7 +580,7 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     other side ("word2vec gives one fixed vector" and "BERT does not"; "static is cheap" and
     "contextual is costly"). Each part of the statement between strong boundaries ("but",
     "while", ";") is read against the part of the claim it shares most words with, and the
-    statement's part that shares most with the claim decides.
+    statement's parts that are about the claim decide.
     """
     s, c = read(statement), read(claim)
     claim_parts = [_part(c, a, b) for a, b in c.segments]
@@ -582,18 +588,20 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     if not claim_parts:
         return None
     groups = ((tuple(contrasts),) if len(contrasts) >= 2 else ()) + EXCLUSIVE
-    best: tuple[int, Conflict | None] | None = None
+    found: list[tuple[int, Conflict | None]] = []
     for a, b in s.segments:
         part = _part(s, a, b)
         words = [t.stem for _, t in part.content()]
         overlaps = [sum(1 for w in words if _in(w, cw)) for cw in claim_words]
         k = max(range(len(claim_parts)), key=overlaps.__getitem__)
-        if overlaps[k] == 0:
-            continue
-        found = _compare(claim_parts[k], part, groups)
-        if best is None or overlaps[k] > best[0] or (overlaps[k] == best[0] and found is not None):
-            best = (overlaps[k], found)
-    return best[1] if best is not None else None
+        if overlaps[k]:
+            found.append((overlaps[k], _compare(claim_parts[k], part, groups)))
+    if not found:
+        return None
+    # Any part about the claim (sharing at least half as much with it as the closest part) that
+    # contradicts it decides: "variance is error from a too simple model; it stays wrong ..."
+    floor = max(2, max(n for n, _ in found) / 2)
+    return next((c for n, c in sorted(found, key=lambda f: -f[0]) if c is not None and n >= floor), None)
 
 
 def against(statement: str, claims: Sequence[str], contrasts: Sequence[str] = ()) -> Conflict | None:
