@@ -456,6 +456,7 @@ def _attached(reading: Reading, groups: Groups, shared: set[str]) -> list[_Polar
     polar = _polar_words(reading, groups)
     taken = {k for start, end, *_ in polar for k in range(start, end)}
     things = {k for start, end, family, *_ in polar if isinstance(family, tuple) for k in range(start, end)}
+    owner = {k: family for start, end, family, *_ in polar if isinstance(family, tuple) for k in range(start, end)}
     tokens = reading.tokens
     result = []
     for start, end, family, sign, lexical, word in polar:
@@ -466,7 +467,8 @@ def _attached(reading: Reading, groups: Groups, shared: set[str]) -> list[_Polar
             while 0 <= k < len(tokens) and abs(k - origin) <= 3 and tokens[k].word not in _SCOPE_END and tokens[k].word not in ("and", "or"):
                 if step < 0 and not thing and tokens[k].word in _PREPOSITIONS:
                     break  # "high sparsity with small accuracy loss": small is the loss's
-                if (k not in taken or (not thing and k in things)) and tokens[k].content:  # "variance falls"
+                other_thing = k in things and owner.get(k) != family
+                if (k not in taken or (k in things and (not thing or other_thing))) and tokens[k].content:  # "variance falls"
                     match = _in(tokens[k].stem, shared)
                     if match is not None:
                         targets.append((abs(k - origin), match))
@@ -475,6 +477,23 @@ def _attached(reading: Reading, groups: Groups, shared: set[str]) -> list[_Polar
         if targets:
             result.append(_Polar(family, sign, lexical, word, tuple(sorted(targets))))
     return result
+
+
+def _subject_swap(claim: Reading, statement: Reading, contrasts: tuple[str, ...], shared: set[str]) -> Conflict | None:
+    """The question's things by the sentence's subject: when the claim names one of them and the
+    statement names only another (foils aside) while saying the same of it in two or more of the
+    claim's words ("GPT goes the other way, with an encoder stack that looks both ways" for
+    "BERT is an encoder ... bidirectional"), the statement binds the claim to the wrong thing."""
+    named = [{member for _, _, family, _, member, _ in _polar_words(r, (contrasts,)) if family == ("thing", 0)}
+             for r in (claim, statement)]
+    if len(named[0]) != 1 or len(named[1]) != 1 or named[0] == named[1]:
+        return None
+    thing_words = {w for cue in contrasts for alt in _alternatives(cue) for w in alt}
+    said = {t.stem for _, t in statement.content() if t.word not in thing_words and _in(t.stem, shared)}
+    if len(said) < 2:
+        return None
+    (wanted,), (got,) = named
+    return Conflict("swap", f"{contrasts[got].split('|')[0]} where it is {contrasts[wanted].split('|')[0]}")
 
 
 def _reversal(claim: Reading, statement: Reading, groups: Groups) -> tuple[int, Conflict | None]:
@@ -540,11 +559,17 @@ def _reversal(claim: Reading, statement: Reading, groups: Groups) -> tuple[int, 
         return 0, first
     bits = 0
     found = None
+    if swap is None and not swap_kept and groups and groups[0] is not EXCLUSIVE[0]:
+        swap = _subject_swap(claim, statement, groups[0], shared)
     if swap is not None and not swap_kept:
         bits, found = 1, swap
     if flipped == 1 and matched == 1:
         bits, found = bits + 1, found or first
     return bits, found
+
+
+def _groups_named(reading: Reading, groups: Groups) -> set[object]:
+    return {family for _, _, family, *_ in _polar_words(reading, groups) if isinstance(family, tuple)}
 
 
 def _part(reading: Reading, start: int, end: int) -> Reading:
@@ -589,10 +614,13 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
         return None
     groups = ((tuple(contrasts),) if len(contrasts) >= 2 else ()) + EXCLUSIVE
     found: list[tuple[int, Conflict | None]] = []
+    claim_groups = [_groups_named(part, groups) for part in claim_parts]
     for a, b in s.segments:
         part = _part(s, a, b)
         words = [t.stem for _, t in part.content()]
-        overlaps = [sum(1 for w in words if _in(w, cw)) for cw in claim_words]
+        named = _groups_named(part, groups)
+        # Naming one of the same things counts as a shared word: "decoder-only" where the claim says "encoder-only".
+        overlaps = [sum(1 for w in words if _in(w, cw)) + len(named & cg) for cw, cg in zip(claim_words, claim_groups)]
         k = max(range(len(claim_parts)), key=overlaps.__getitem__)
         if overlaps[k]:
             found.append((overlaps[k], _compare(claim_parts[k], part, groups)))
