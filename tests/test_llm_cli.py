@@ -30,7 +30,11 @@ def test_practice_with_a_model_against_an_openai_compatible_server(isolated_data
         env.pop("OPENAI_API_KEY", None)                                  # a local server needs no key
         answers = [
             "RAG retrieves documents from an index and puts them into the prompt.",
-            "It also grounds the answer in sources, so it hallucinates less and can cite them.",
+            # one sentence per point: a sentence is evidence only for the point it is about
+            "It also grounds the answer in sources, so it hallucinates less and can cite them. "
+            "It also gives the model private or recent documents from after its training cutoff, and you re-index them "
+            "instead of retraining. Fine-tuning is also an option, but it is better for changing style or output format, "
+            "so you can combine both.",
         ]
         result = run_cli("practice", "--model", "openai/stub-llm", "-q", "rag-what-and-why", "--follow-ups", "1",
                          stdin="\n\n".join(answers) + "\n", env=env)
@@ -75,7 +79,10 @@ def test_practice_on_notes_with_a_model_asks_model_written_questions(isolated_da
     with StubLLMServer(rule=grading_rule("covered")) as stub:
         env = {**os.environ, "INTERVIEWER_API_BASE": stub.url}
         result = run_cli("practice", "--material", str(notes), "--model", "openai/stub-llm", "-n", "1", "--follow-ups", "0",
-                         stdin="Dropout switches off random units so the network learns redundant features.\n", env=env)
+                         # the stub writes its rubric from the notes' sentences: the answer states all three
+                         stdin="Dropout switches off a random subset of units at every training step. Because no single "
+                               "unit can be relied on, the network learns redundant features. At inference time every unit "
+                               "is active and the outputs are scaled to match.\n", env=env)
         assert result.returncode == 0, result.stderr
         assert "How would you explain the idea in this material to a colleague?" in result.stdout
         assert "generated from your notes" in result.stdout

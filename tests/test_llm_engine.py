@@ -43,7 +43,8 @@ def grading(**verdicts: tuple[str, str | None]) -> str:
 
 GOOD = grading(
     retrieve_then_generate=("covered", "RAG retrieves relevant documents from a knowledge base and puts them into the prompt."),
-    grounding_and_citations=("partial", "reduces hallucination"),
+    # a whole sentence: a two-word fragment ("reduces hallucination") is too little to show a point
+    grounding_and_citations=("partial", "Grounding the answer in those passages reduces hallucination."),
     fresh_private_knowledge=("missed", None),
     versus_fine_tuning=("missed", None),
 )

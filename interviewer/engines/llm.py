@@ -4,7 +4,11 @@ The model reads the rubric, graded examples of the same question (few-shot), ret
 material with citations and the conversation so far, and returns per-point reasoning, verdicts
 with verbatim quotes, misconceptions and the interviewer's next utterance (``prompts/assess.yaml``).
 Our code then does what a model must not be trusted with: it checks every quote against the
-answer, drops what is unsupported and computes the score from verdicts and weights.
+answer and against its point (``quote_check``: a substantive passage, about that point, not spent
+on points it is not about, not a negated statement of it), drops what is unsupported and
+computes the score from verdicts and weights. Every model-written text is made safe to show
+(``interviewer.safe_text``) before it leaves the engine, and words that state another score than
+ours, or praise an answer we score low, are not shown (``utterance_check``).
 
 When the model cannot give a usable answer (timeouts, rate limits, 5xx after retries, or invalid
 output after one repair request) the turn is graded by the offline engine and the assessment
@@ -13,6 +17,7 @@ says so: the interview never stalls on a model.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -27,15 +32,20 @@ from interviewer.engines.llm_client import CallResult, ModelCallError, ModelClie
 from interviewer.engines.llm_output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
 from interviewer.engines.llm_prompts import assess_values, few_shot_examples, material_block
 from interviewer.engines.llm_stream import UtteranceStream
-from interviewer.engines.offline import graded_question, rubric_points
+from interviewer.engines.offline import GraderParams, graded_question, rubric_points
+from interviewer.engines.quote_check import QuoteCheckParams, check_quotes
+from interviewer.engines.utterance_check import score_claim
 from interviewer.evidence import check_misconceptions, check_verdicts
 from interviewer.prompting import ChatPrompt
+from interviewer.safe_text import sanitise, sanitise_line
 from interviewer.scoring import score_verdicts
 
 log = logging.getLogger(__name__)
 
 MAX_UTTERANCE_CHARS = 800
 MAX_REPAIR_ECHO = 4_000
+MAX_REASONING_CHARS = 600
+MAX_COACHING_CHARS = 2_000
 
 
 @dataclass
@@ -79,6 +89,8 @@ class LLMEngine:
         self._fallback = fallback
         self._fallback_lock = threading.Lock()
         self._few_shot: dict[str, tuple[Question, str, list[dict[str, str]]]] = {}  # id -> (question, rubric hash, pairs)
+        self.grader_params = GraderParams.packaged()  # the offline measure a quote is weighed with
+        self.quote_params = QuoteCheckParams.packaged()
 
     @property
     def prompt_version(self) -> str:
@@ -155,7 +167,21 @@ class LLMEngine:
         except Exception as exc:  # a bug of ours or of a library must not cost the candidate the turn
             log.exception("unexpected failure in the LLM engine")
             return await self._fall_back(question, answer, focus, f"an unexpected error ({type(exc).__name__})", usage)
-        return self._assessment(question, graded, answer, output, usage)
+        # checking quotes embeds them: CPU work, off the event loop
+        assessment = await asyncio.to_thread(self._assessment, question, graded, answer, output, usage)
+        if streamer is not None and assessment.utterance:
+            streamer.say(assessment.utterance)  # a repaired reply was not streamed: its checked words now
+        return assessment
+
+    @property
+    def embedder(self) -> Any:
+        """The fallback engine's sentence embedder (the offline grader's), else the shared one."""
+        embedder = getattr(self._fallback, "embedder", None)
+        if embedder is None:
+            from interviewer.embedder import shared_embedder
+
+            embedder = shared_embedder()
+        return embedder
 
     async def _grading(
         self,
@@ -184,10 +210,7 @@ class LLMEngine:
             # Not streamed: what the candidate may have seen of the first reply stays as it was.
             second = await self.client.complete(repair, response_format=response_format)
             usage.add(second)
-            output = parse_model(second.content, GradingOutput)
-            if streamer is not None and not streamer.emitted and output.utterance:
-                streamer.sink(output.utterance)
-            return output
+            return parse_model(second.content, GradingOutput)
 
     def _assessment(
         self, question: Question, graded: list[RubricPoint], answer: str, output: GradingOutput, usage: Usage
@@ -196,7 +219,8 @@ class LLMEngine:
         judged = {j.point_id: j for j in output.points}
         unknown = sorted(set(judged) - {p.id for p in rubric_points(question)})
         if unknown:
-            notes.append(f"the model graded unknown points {unknown}; ignored")
+            shown = [sanitise_line(u)[:40] for u in unknown[:5]] + (["..."] if len(unknown) > 5 else [])
+            notes.append(f"the model graded unknown points {shown}; ignored")
         verdicts = []
         for point in graded:
             judgement = judged.get(point.id)
@@ -210,11 +234,15 @@ class LLMEngine:
                     verdict=Verdict(judgement.verdict),
                     evidence=judgement.evidence,
                     confidence=1.0 if judgement.verdict != "missed" else 0.0,
-                    reasoning=judgement.reasoning[:600] or None,
+                    reasoning=sanitise(judgement.reasoning)[:MAX_REASONING_CHARS] or None,
                 )
             )
         verdicts, evidence_notes = check_verdicts(verdicts, answer)
         notes.extend(evidence_notes)
+        verdicts, quote_notes = self._check_quotes(question, verdicts, answer)
+        notes.extend(quote_notes)
+        # the quotes are the answer's words, but as the model wrote them: safe to show
+        verdicts = [v.model_copy(update={"evidence": sanitise(v.evidence)}) if v.evidence else v for v in verdicts]
         known = {m.id: m for m in question.misconceptions}
         claimed = [
             MisconceptionHit(misconception_id=m.misconception_id, evidence=m.evidence, correction=known[m.misconception_id].correction)
@@ -223,14 +251,20 @@ class LLMEngine:
         ]
         hits, misconception_notes = check_misconceptions(list({h.misconception_id: h for h in claimed}.values()), answer)
         notes.extend(misconception_notes)
+        hits = [h.model_copy(update={"evidence": sanitise(h.evidence)}) for h in hits]
         open_points = {v.point_id for v in verdicts if v.verdict != Verdict.covered}
         follow_up_point = output.follow_up_point if output.follow_up_point in open_points else None
-        utterance = re.sub(r"\s+", " ", output.utterance).strip()[:MAX_UTTERANCE_CHARS] or None
+        score = score_verdicts(graded_question(question), verdicts, hits)
+        utterance = sanitise_line(output.utterance)[:MAX_UTTERANCE_CHARS] or None
+        problem = score_claim(utterance, score)
+        if problem is not None:
+            notes.append(f"utterance check: the model's words {problem}; not shown")  # nor repeated here
+            utterance = None
         return Assessment(
             question_id=question.id,
             verdicts=verdicts,
             misconceptions=hits,
-            score=score_verdicts(graded_question(question), verdicts, hits),
+            score=score,
             engine=self.name,
             model=self.model,
             prompt_version=self.prompt_version,
@@ -240,10 +274,28 @@ class LLMEngine:
             tokens_in=usage.tokens_in,
             tokens_out=usage.tokens_out,
             cost=usage.cost,
-            notes=notes,
+            notes=[sanitise_line(n) for n in notes],
             utterance=utterance,
             follow_up_point=follow_up_point,
         )
+
+    def _check_quotes(self, question: Question, verdicts: list[PointVerdict], answer: str) -> tuple[list[PointVerdict], list[str]]:
+        """``quote_check.check_quotes`` with this engine's embedder (blocking: run off the event loop).
+
+        Without the embedding model the relatedness checks cannot run: the word-count, keyword-list
+        and contradiction checks still do, and a note says what was skipped.
+        """
+        from interviewer.embedder import EmbedderError
+
+        try:
+            return check_quotes(question, verdicts, answer, embedder=self.embedder, grader=self.grader_params,
+                                params=self.quote_params)
+        except EmbedderError as problem:
+            log.warning("quote relatedness not checked: %s", problem)
+            checked, notes = check_quotes(question, verdicts, answer, embedder=None, grader=self.grader_params,
+                                          params=self.quote_params)
+            return checked, [*notes, "evidence check: the embedding model is unavailable, so quotes were not checked "
+                                     "against their points"]
 
     async def _fall_back(
         self, question: Question, answer: str, focus: Sequence[str] | None, reason: str, usage: Usage
@@ -297,8 +349,8 @@ class LLMEngine:
             log.warning("no coaching summary: %s", problem.reason)
             return None
         usage.add(result)
-        text = result.content.strip()
-        return (text[:2_000], usage) if text else None
+        text = sanitise(result.content).strip()
+        return (text[:MAX_COACHING_CHARS], usage) if text else None
 
 
 def _slug(text: str, fallback: str) -> str:
@@ -306,10 +358,24 @@ def _slug(text: str, fallback: str) -> str:
     return slug or fallback
 
 
+def _safe_generated(generated: GeneratedQuestion) -> GeneratedQuestion:
+    """Every text of a generated question made safe to show (the model wrote all of it)."""
+    points = [
+        point.model_copy(update={
+            "id": sanitise_line(point.id), "text": sanitise_line(point.text), "follow_up": sanitise_line(point.follow_up),
+            "hint": sanitise_line(point.hint), "keywords": [sanitise_line(k) for k in point.keywords],
+        })
+        for point in generated.points
+    ]
+    model_answer = sanitise(generated.model_answer).strip() or None if generated.model_answer is not None else None
+    return generated.model_copy(update={"question": sanitise_line(generated.question), "points": points, "model_answer": model_answer})
+
+
 def question_from_generated(generated: GeneratedQuestion, topic: str, passages: Sequence[Passage]) -> Question:
     """Validate a generated question as strictly as a bank question (raises InvalidOutput)."""
     from pydantic import ValidationError
 
+    generated = _safe_generated(generated)
     cite = passages[0].citation if passages else None
     seen: set[str] = set()
     points = []

@@ -260,12 +260,7 @@ class OfflineEngine:
         for point in points:
             refs = self.embedder.encode_cached([point.text, *point.aliases])
             measured.point_sims[point.id] = (unit_vectors @ refs.T).max(axis=1)
-            if point.keywords:
-                lex = [cue_coverage(point.keywords, u.tokens) for u in units]
-            else:
-                wanted = set(content_words(point.text))
-                lex = [len(wanted & set(u.tokens)) / len(wanted) if wanted else 0.0 for u in units]
-            measured.point_lex[point.id] = np.array(lex)
+            measured.point_lex[point.id] = np.array([point_lex(point, u.tokens) for u in units])
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
@@ -281,6 +276,15 @@ class OfflineEngine:
                 [[conflict(units[k].text, m.claim) is not None for m in question.misconceptions] for k in single], dtype=bool
             ).reshape(len(single), len(question.misconceptions))
         return measured
+
+
+def point_lex(point: RubricPoint, tokens: list[str]) -> float:
+    """The lexical half of a unit's value for a point: its cue coverage, or, for a point with
+    no cues (a reference answer's sentence), the share of the point's content words present."""
+    if point.keywords:
+        return cue_coverage(point.keywords, tokens)
+    wanted = set(content_words(point.text))
+    return len(wanted & set(tokens)) / len(wanted) if wanted else 0.0
 
 
 def question_contrasts(question: Question) -> list[str]:

@@ -98,21 +98,19 @@ def request_kind(request: dict) -> str:
 
 
 def quotable_grading(request: dict) -> str:
-    """grading_reply(request, "covered"), each point quoting a sentence the evidence check accepts.
+    """grading_reply(request, "covered"), each point quoting evidence the engine's checks accept.
 
-    grading_reply quotes the answer's first sentence cut at 200 characters. That can split a word
-    (18 of the bank's 141 "strong" examples have a longer first sentence), and one first sentence
-    (llm-prompt-rag-finetune's: "... a strong system prompt ...") is taken by the evidence check
-    for text addressed to the grader. Either way the point is downgraded and a follow-up comes,
-    which a load driver must not have. So the quote here is the first sentence not addressed to
-    the grader, cut at 200 characters on a word boundary.
+    The engine credits a quote only when it is in the answer, not addressed to the grader, and
+    about its point (interviewer/engines/quote_check.py). So every point quotes all the answer's
+    sentences that are not addressed to the grader, joined by "...": a quote longer than two
+    sentences counts as its best sentence or pair for each point, so each point finds its own
+    sentence in it. (A first sentence quoted for every point, as once here, is evidence for one
+    point only, and a follow-up would come, which a load driver must not have.)
     """
     grading = json.loads(grading_reply(request, "covered"))
     answer = prompt_answer(request).strip()
     sentences = [s for s in re.split(r"(?<=[.!?])\s", answer) if s.strip()]
-    quote = next((s for s in sentences if not grader_directed(s)), sentences[0] if sentences else "")
-    if len(quote) > 200:
-        quote = quote[:201].rsplit(" ", 1)[0]
+    quote = " ... ".join(s for s in sentences if not grader_directed(s)) or (sentences[0] if sentences else "")
     for point in grading["points"]:
         if point.get("evidence"):
             point["evidence"] = quote
@@ -120,9 +118,17 @@ def quotable_grading(request: dict) -> str:
 
 
 def strong_answer(question, fallback_text: str) -> str:
-    """The question's "strong" graded example, which covers every point."""
+    """The question's "strong" graded example followed by its rubric points' own texts.
+
+    A load driver must get no follow-up, so its answers must earn every point. The strong example
+    alone does not always: the LLM engine's quote check measures each point's evidence against
+    the point, and a few strong examples state a point in words it relates to only weakly (or
+    that the contradiction check reads as a negation); a point's own text alone is mostly cue
+    words, which the prose factor discounts. Together, every point of the bank finds a sentence.
+    """
     if question is not None:
-        for example in question.examples:
-            if example.label == "strong":
-                return example.answer
+        strong = next((e.answer.strip() for e in question.examples if e.label == "strong"), "")
+        text = " ".join([strong, *(point.text.strip() for point in question.points)]).strip()
+        if text:
+            return text
     return f"{fallback_text} The answer covers each point in turn."
