@@ -220,6 +220,7 @@ _SUPPRESSORS = frozenset(
 )
 
 
+_AUXILIARIES = frozenset("is are was were be been do does did can could will would should must may might has have had".split())
 _KEEPERS = frozenset("keep keeps keeping kept stop stops stopping stopped prevent prevents protect protects shield shields".split())
 
 
@@ -376,6 +377,9 @@ def _negation(claim: Reading, statement: Reading, strict: bool = True) -> int:
                 vote[0] += 2
             else:
                 vote[2] += 1
+        words = [t.word for t in side.tokens]
+        main = {clause_of[i] for i, w in enumerate(words)
+                if w.endswith("n't") or w in ("cannot", "never") or (w == "not" and i and words[i - 1] in _AUXILIARIES)}
         # A near copy of the other text with a negation added denies it, however short the negation.
         near_copy = len({t.stem for _, t in content if _in(t.stem, other)}) >= 0.7 * max(whole, len(other), 1)
         for clause, (agreed, disagreed, unshared) in votes.items():
@@ -386,6 +390,7 @@ def _negation(claim: Reading, statement: Reading, strict: bool = True) -> int:
             if disagreed > agreed and disagreed * 2 > unshared and (
                 (disagreed >= 0.5 * whole and whole <= 4) or near_copy or side.framed
                 or (not strict and disagreed >= 2 and disagreed >= 0.5 * size)
+                or (clause in main and disagreed >= 3 and disagreed >= 0.6 * size)  # "X is not Y": the verb denied
             ):
                 decisive = True
     return int(decisive and disagree > agree)

@@ -351,6 +351,7 @@ def decide(
     raw = {p.id: prose * (params.sim_weight * measured.point_sims[p.id] + params.lex_weight * measured.point_lex[p.id]) for p in every}
     contradicted = _contradictions(every, measured, params, raw, hits)
     hits = hits + contradicted
+    denied = {hit.point_id for hit in contradicted}
     wrong |= {i for hit in contradicted for i in _sentences_of(measured, hit.evidence)}
     blocked = np.array([bool((wrong | measured.hostile).intersection(u.sentences)) for u in measured.units])
     verdicts = []
@@ -362,6 +363,8 @@ def decide(
         best = int(np.argmax(combined))
         value = float(combined[best])
         verdict = Verdict.covered if value >= params.covered else Verdict.partial if value >= params.partial else Verdict.missed
+        if verdict == Verdict.partial and point.id in denied:
+            verdict = Verdict.missed  # the answer states the opposite; a vague echo elsewhere earns nothing
         evidence = " ".join(measured.sentences[i] for i in measured.units[best].sentences) if verdict != Verdict.missed else None
         verdicts.append(
             PointVerdict(
