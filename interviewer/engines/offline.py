@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import TypeVar
 from importlib.resources import files
 
 import numpy as np
@@ -35,6 +36,24 @@ from interviewer.text import split_sentences, states_something, truncate, words
 MAX_SENTENCES = 200
 EMBEDDING_DIM = 384
 PARAMS_FILE = "offline_grader.json"
+
+
+Params = TypeVar("Params")
+
+
+def fitted(cls: type[Params], filename: str, overrides: dict[str, object]) -> Params:
+    """A parameters dataclass from the "params" of a fitted JSON file in ``interviewer/data``
+    (numbers only, unknown keys ignored; defaults when the file is absent or unreadable), with
+    ``overrides`` on top."""
+    try:
+        stored = json.loads(files("interviewer").joinpath("data", filename).read_text(encoding="utf-8"))
+    except (FileNotFoundError, OSError, ValueError):
+        stored = {}
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    params = stored.get("params", {}) if isinstance(stored, dict) else {}
+    values = {k: v for k, v in params.items() if k in known and isinstance(v, (int, float))}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -60,14 +79,7 @@ class GraderParams:
     @classmethod
     def packaged(cls, **overrides: object) -> "GraderParams":
         """The fitted parameters shipped with the package (defaults if the file is absent)."""
-        try:
-            stored = json.loads(files("interviewer").joinpath("data", PARAMS_FILE).read_text(encoding="utf-8"))
-        except (FileNotFoundError, OSError, ValueError):
-            stored = {}
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in stored.get("params", {}).items() if k in known}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return fitted(cls, PARAMS_FILE, overrides)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -378,6 +390,15 @@ def decide(
     return verdicts, hits
 
 
+def _closer_sentence(measured: Measurements, unit: _Unit, point_id: str) -> int:
+    """The sentence of a unit (one sentence, or a pair) that is closer to the point: the quote a
+    contradiction is reported with."""
+    if len(unit.sentences) == 1:
+        return unit.sentences[0]
+    row = {u.sentences[0]: k for k, u in enumerate(measured.units) if len(u.sentences) == 1 and u.text == measured.sentences[u.sentences[0]]}
+    return max(unit.sentences, key=lambda i: float(measured.point_sims[point_id][row[i]]) if i in row else -1.0)
+
+
 def _sentences_of(measured: Measurements, evidence: str) -> set[int]:
     return {i for i, s in enumerate(measured.sentences) if s in evidence}
 
@@ -417,7 +438,7 @@ def _contradictions(
         hits.append(
             MisconceptionHit(
                 misconception_id=f"contradicts-{point.id}",
-                evidence=" ".join(measured.sentences[i] for i in unit.sentences) if len(unit.sentences) == 1 else unit.text,
+                evidence=measured.sentences[_closer_sentence(measured, unit, point.id)],
                 correction=f"In fact: {point.text}",
                 point_id=point.id,
                 kind=found.kind,

@@ -26,18 +26,16 @@ Embedding is CPU work: async callers run ``check_quotes`` in a worker thread.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
-from importlib.resources import files
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from interviewer.contradiction import Conflict, against
 from interviewer.domain import PointVerdict, Question, RubricPoint, Verdict
-from interviewer.engines.offline import point_lex, question_contrasts
+from interviewer.engines.offline import fitted, point_lex, question_contrasts
 from interviewer.evidence import _ELLIPSIS, normalise
 from interviewer.text import prose_factor, split_clauses, split_sentences, words
 
@@ -60,15 +58,7 @@ class QuoteCheckParams:
     @classmethod
     def packaged(cls, **overrides: Any) -> "QuoteCheckParams":
         """The fitted thresholds shipped with the package (defaults if the file is absent or bad)."""
-        try:
-            stored = json.loads(files("interviewer").joinpath("data", PARAMS_FILE).read_text(encoding="utf-8"))
-        except (FileNotFoundError, OSError, ValueError):
-            stored = {}
-        known = {f.name for f in fields(cls)}
-        params = stored.get("params", {}) if isinstance(stored, dict) else {}
-        values = {k: v for k, v in params.items() if k in known and isinstance(v, (int, float))}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return fitted(cls, PARAMS_FILE, overrides)
 
     def to_dict(self) -> dict:
         return asdict(self)
