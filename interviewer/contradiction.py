@@ -55,7 +55,8 @@ _DENY_REST = re.compile(
 # A frame after the claim that denies what came before it in the sentence.
 _DENY_BEFORE = re.compile(
     r"\b(?:but|yet|however|and)?\s*(?:(?:that|this|it|which)\s+(?:is|was)|that's|it's|this's)\s+(?:simply\s+|just\s+|actually\s+|completely\s+)?"
-    r"(?:not true|untrue|false|wrong|incorrect|mistaken|a\s+(?:\w+\s+){0,2}?(?:myth|misconception|fallacy|mistake))\b"
+    r"(?:not true|untrue|false|wrong|incorrect|mistaken|a\s+(?:\w+\s+){0,2}?(?:myth|misconception|fallacy|mistake))"
+    r"(?=\s*(?:$|[,;:!]))"  # the frame ends its clause: "it is wrong in the same way" is no frame
     r"|\bis\s+(?:simply\s+|just\s+)?(?:a\s+(?:\w+\s+){0,2}?(?:myth|misconception|fallacy)|not true|untrue|false|a mistake)\s*[.!]?\s*$"
 )
 # A sentence that only denies the one before it ("That is a myth.").

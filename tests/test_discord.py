@@ -65,7 +65,7 @@ async def test_a_full_interview_in_a_private_thread(rig) -> None:
     assert [b.item.label for b in view.children] == ["Hint", "Skip", "End"]
 
     await channel.on_message(message(owner, place, "omega is the end"), BOT)
-    assert sent_texts(place)[1] == "💬 Good, that covers a lot. Which letter is omega?"
+    assert sent_texts(place)[1] == "💬 Thanks, that's a start. Which letter is omega?"
     press = interaction(owner, place)
     await channel.on_button(press, "hint", session.id)
     press.response.defer.assert_awaited_once_with()

@@ -117,7 +117,7 @@ async def test_a_full_interview_in_a_thread(rig) -> None:
     await app.async_dispatch(event(reply_in_thread(thread, "omega is the end"), "Ev1"))   # a partial answer
     follow_up = (await posted(slack, 3))[2]
     assert follow_up["thread_ts"] == thread
-    assert follow_up["blocks"][0] == {"type": "section", "text": {"type": "mrkdwn", "text": ":speech_balloon: Good, that covers a lot. Which letter is omega?"}}
+    assert follow_up["blocks"][0] == {"type": "section", "text": {"type": "mrkdwn", "text": ":speech_balloon: Thanks, that's a start. Which letter is omega?"}}
     assert follow_up["blocks"][-1]["type"] == "actions"
 
     await app.async_dispatch(button(session.id, thread, "hint"))
