@@ -56,12 +56,12 @@ _VERBS = frozenset(
     consist constrain consume contain control converge convert copy correct correspond cost count
     cover create cross cut decay decide decode decompose decrease define degrade delete denoise
     depend derive describe detect determine differ discard discover distil distill distribute
-    divide dominate draw drive drop emerge employ enable encode encourage end enforce ensure enter
-    estimate evaluate exceed exist expand expect explain exploit expose extend extract fail fall
+    die diverge divide dominate draw drive drop emerge employ enable encode encourage end enforce ensure enter
+    estimate evaluate exceed exist expand explode expect explain exploit expose extend extract fail fall
     favour favor feed fetch fill filter find fine-tune fit fix flatten flip follow force forget
     form freeze gain gather generalise generalize generate get give go grow guarantee guide halve
-    handle happen help hide hold identify ignore imply improve include incorporate increase induce
-    infer inject introduce invert involve keep know label lack lead learn leave let lie limit link
+    handle happen help hallucinate hide hold identify ignore imply improve include incorporate increase induce
+    infer inherit inject introduce invert involve keep know label lack lead learn leak leave let lie limit link
     live look lose lower make map mask match matter mean measure memorise memorize merge minimise
     minimize miss mix move multiply need normalise normalize observe obtain occur offer omit
     operate optimise pair optimize outperform output overfit overlap pad pass pay penalise penalize
@@ -70,11 +70,11 @@ _VERBS = frozenset(
     raise rank reach read rebuild receive recover reduce refer reflect regularise regularize reject
     rely remain remember remove render repeat replace represent require rescale reserve reset
     resize resolve respond restore retain retrain retrieve return reuse reveal reverse reward rise
-    rotate rule run sample save scale score search see select send separate serve set shape share
+    rotate rule run sample saturate save scale score search see select send separate serve set shape share
     shift show shrink shuffle simplify skip slide slow smooth solve sort speed split squash stabilise
     stabilize stack start stay stem stop store strip suffer suggest sum supply support suppress
     swap take target teach tell tend test tie tokenise tokenize track train transfer transform
-    translate treat trigger trim try tune turn underfit undergo update use validate vary vote
+    translate treat trigger trim try tune turn underfit undergo update use validate vanish vary vote
     want warm weigh weight widen win work worsen wrap write yield zero""".split()
 )
 # Words that are verbs in the list above but read as nouns far more often in the bank's prose
@@ -87,6 +87,7 @@ _DETERMINERS = frozenset(
     two three four five several many most few both all""".split()
 )
 _PLURAL_PRONOUNS = frozenset("they we you i".split())
+_QUANTIFIERS = frozenset("both all many most several few".split())  # subjects on their own: "both saturate"
 # A leading subordinate clause ("Because ..., ") is not the main claim: negation goes after its
 # comma. A leading prepositional phrase ("For classification, ...") too, if the comma comes soon.
 _SUBORDINATORS = frozenset(
@@ -170,10 +171,46 @@ def _search_start(tokens: list[re.Match[str]], clause: str) -> int:
 
 def negate_clause(clause: str, style: int = 0, prefix: bool = True) -> str:
     """Negate one clause: 'not' after the first auxiliary, 'does not' before a leading verb, or a
-    prefix ('It is false that ...') when neither can be told. ``style`` varies the wording:
-    full or contracted negation, and every fourth clause the prefix form regardless. With
-    ``prefix=False`` (a clause inside a sentence) no prefix is used: a clause with no verb that
-    can be told is returned unchanged."""
+    prefix ('It is false that ...') when neither can be told; an instruction gets 'Do not'.
+    ``style`` varies the wording: full or contracted negation, and every fourth clause the prefix
+    form regardless. With ``prefix=False`` (a clause inside a sentence) no prefix is used: a
+    clause with no verb that can be told is returned unchanged. Verb phrases coordinated with
+    the negated one ('is applied ... and is what makes ...') are negated too, as a person would."""
+    negated = _negate_first(clause, style, prefix)
+    if negated.startswith(_PREFIXES) or negated.lower().startswith(("do not ", "don't ", "never ")):
+        return negated
+    return _negate_coordinated(negated, style % 4 == 1)
+
+
+_COORDINATED = re.compile(
+    r"\b(and|or|but)\s+((?:also|then|usually|often|still|only)\s+)?([A-Za-z]+(?:'[a-z]+)?)\b(\s+(?:not|never)\b)?"
+)
+
+
+def _negate_coordinated(text: str, contracted: bool) -> str:
+    """'X does not train trees and makes them differ' -> '... and does not make them differ'."""
+
+    def replace(match: re.Match[str]) -> str:
+        conj, adverb, word, negation = match.group(1), match.group(2) or "", match.group(3), match.group(4)
+        low = word.lower()
+        if negation:  # "and is not" -> "and is"
+            return f"{conj} {adverb}{word}"
+        if low in _NEGATED_AUX:
+            return f"{conj} {adverb}{_NEGATED_AUX[low]}"
+        if low in _AUX_CONTRACTED and low not in {"has", "have", "had", "do", "does", "did"}:
+            negative = _AUX_CONTRACTED[low] if contracted else ("cannot" if low == "can" else f"{low} not")
+            return f"{conj} {adverb}{negative}"
+        base = _base_of_third_person(word) if low not in _AUX_CONTRACTED else None
+        if low in {"has", "does"}:
+            base = {"has": "have", "does": "do"}[low]
+        if base is not None:
+            return f"{conj} {'doesn' + chr(39) + 't' if contracted else 'does not'} {adverb}{base}"
+        return match.group()
+
+    return _COORDINATED.sub(replace, text)
+
+
+def _negate_first(clause: str, style: int, prefix: bool) -> str:
     clause = clause.strip()
     if not clause:
         return clause
@@ -234,6 +271,8 @@ def negate_clause(clause: str, style: int = 0, prefix: bool = True) -> str:
         while j > start and (tokens[j].group().lower() in _ADVERBS or tokens[j].group().lower().endswith("ly")):
             j -= 1
         prev = tokens[j].group().lower()
+        if prev in _QUANTIFIERS and low in _VERBS and nxt not in _AUX_CONTRACTED:  # "both saturate"
+            return _splice(clause, tokens[k], "don't " + low if contracted else "do not " + low)
         if prev in _DETERMINERS or clause[tokens[j].end() : tokens[k].start()].strip(" )]\"'"):
             continue  # after "the", or across a comma: not a verb right after its subject
         if nxt in _AUX_CONTRACTED or nxt in _NEGATED_AUX:

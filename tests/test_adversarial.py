@@ -62,9 +62,8 @@ def _describe(records: list[dict]) -> str:
 
 # Role swaps and direction flips are measured by the bench (bench/adversarial.py) and are not
 # yet at their target; the classes below are, and must stay so.
-# (class, question) -> score when marked: answers the grader is known to miss. Here the negation
-# generator negates parts of a sentence joined by "and" and "(...)" that the check reads apart.
-KNOWN_MISSES = {("whole_negation", "dl-activation-functions"): 6.0}
+# (class, question) -> score when marked: answers the grader is known to miss (none today).
+KNOWN_MISSES: dict[tuple[str, str], float] = {}
 MET_CLASSES = tuple(c for c in adversarial.ATTACK_CLASSES if c not in ("role_swap", "direction_flip"))
 
 
