@@ -2,7 +2,7 @@
 
 For every bank question it grades generated attack answers (``bench/attacks.py``: the model
 answer negated sentence by sentence, one point negated, points framed as myths, the contrasted
-things swapped, a direction word flipped per sentence, the rubric's keywords strung into prose,
+things swapped, the sentences that state a direction, each flipped, the rubric's keywords strung into prose,
 the question restated, another topic's model answer), the hand-written answers of
 ``bench/data/fluent_wrong.yaml`` and ``bench/data/paraphrases.yaml``, and three guards that a
 fix must not break: the model answers, every point alias graded alone (as a paraphrase the rubric
@@ -203,15 +203,6 @@ def _row(label: str, what: str, hits: int, n: int, scores: Sequence[float] | Non
     }
 
 
-def _flipped_share(note: str | None) -> float:
-    """'2 of 5 sentences flipped' -> 0.4."""
-    parts = str(note).split()
-    try:
-        return int(parts[0]) / int(parts[2])
-    except (ValueError, IndexError, ZeroDivisionError):
-        return 0.0
-
-
 def _by_kind(records: list[dict]) -> list[tuple[str, list[dict]]]:
     """Hand-written answers grouped by their ``kind`` (the note starts with it)."""
     groups: dict[str, list[dict]] = {}
@@ -252,10 +243,6 @@ def summarise(records: list[dict], wanted: Iterable[str] = ()) -> list[dict]:
     for cls in ATTACK_CLASSES[1:]:
         if (rs := by_class.get(cls)) is not None:
             rows.append(_row(cls, "<= 3/10", sum(r["score"] <= LOW for r in rs), len(rs), scores(rs), ATTACK_TARGET))
-        if cls == "direction_flip" and rs:
-            # Sentences without a direction word stay true: where most do, a fair grade is not <= 3.
-            most = [r for r in rs if _flipped_share(r["note"]) >= 0.5]
-            rows.append(_row("  half or more flipped", "<= 3/10", sum(r["score"] <= LOW for r in most), len(most), scores(most), None))
     if rs := by_class.get("fluent_wrong"):
         rows.append(_row("hand: fluent_wrong", "<= 3/10", sum(r["score"] <= LOW for r in rs), len(rs), scores(rs), FLUENT_TARGET))
         for kind, group in _by_kind(rs):

@@ -504,13 +504,14 @@ def flip_direction(sentence: str) -> str:
 
 
 def direction_flip(question: Question) -> list[Attack]:
-    """The model answer with one direction word flipped in every sentence that has one."""
+    """The model answer's sentences that state a direction or comparison, each with one direction
+    word flipped; the sentences that state none are left out, so every sentence of the answer is
+    wrong (an answer that is four-fifths right is not one that should score 3/10)."""
     sentences = _model_sentences(question)
-    flipped = [flip_direction(s) for s in sentences]
-    changed = sum(a != b for a, b in zip(sentences, flipped))
-    if not changed:
+    flipped = [f for s in sentences if (f := flip_direction(s)) != s]
+    if not flipped:
         return []
-    return [(" ".join(flipped), f"{changed} of {len(sentences)} sentences flipped")]
+    return [(" ".join(flipped), f"{len(flipped)} of {len(sentences)} sentences, each flipped")]
 
 
 def rubric_keywords(question: Question) -> list[str]:

@@ -70,6 +70,8 @@ _SCOPE_END = frozenset(list(";:,()") + "but while whereas although though becaus
 _FOILS = (("unlike",), ("than",), ("not",), ("instead", "of"), ("rather", "than"), ("as", "opposed", "to"),
           ("compared", "to"), ("compared", "with"), ("versus",), ("vs",), ("whereas",), ("apart", "from"),
           ("in", "contrast", "to"), ("different", "from"))
+# Where a contrasted thing is the subject, "whereas" opens that thing's own clause, not a foil.
+_FOILS_BUT_WHEREAS = tuple(f for f in _FOILS if f != ("whereas",))
 # Strong clause boundaries for binding a predicate to its subject.
 _SEGMENT = re.compile(r"[;:]|\s[-\u2013\u2014]\s|\b(?:but|while|whereas|although|though|however|whilst)\b|,\s*(?:which|so|and)\b")
 
@@ -392,6 +394,7 @@ def _negation(claim: Reading, statement: Reading, strict: bool = True) -> int:
                 (disagreed >= 0.5 * whole and whole <= 4) or near_copy or side.framed
                 or (not strict and disagreed >= 2 and disagreed >= 0.5 * size)
                 or (clause in main and disagreed >= 3 and disagreed >= 0.6 * size)  # "X is not Y": the verb denied
+                or (clause in main and disagreed >= 5 and disagreed >= 0.5 * size)  # the same after a long opening phrase
             ):
                 decisive = True
     return int(decisive and disagree > agree)
@@ -409,6 +412,21 @@ def _matches(alt: tuple[str, ...], words: Sequence[str], at: int) -> bool:
         if not (w == a or (len(a) > 3 and w.startswith(a))):
             return False
     return True
+
+
+def _longest_cue(cues: Sequence[str], words: Sequence[str], at: int) -> tuple[int, int] | None:
+    """(index of the cue, length in words) of the longest cue that starts at `at`, if any."""
+    best = None
+    for index, cue in enumerate(cues):
+        for alt in _alternatives(cue):
+            if _matches(alt, words, at) and (best is None or len(alt) > best[1]):
+                best = (index, len(alt))
+    return best
+
+
+def _foiled(words: Sequence[str], at: int, foils=None) -> bool:
+    """Whether a foil ("unlike", "than", "whereas" ...) stands up to two words before `at`."""
+    return any(tuple(words[max(0, at - len(f) - k): at - k]) == f for f in (foils or _FOILS) for k in (0, 1, 2))
 
 
 Groups = tuple[tuple[str, ...], ...]
@@ -437,14 +455,12 @@ def _polar_words(reading: Reading, groups: Groups) -> list[tuple[int, int, objec
     while i < len(words):
         hit = None
         for g, cues in enumerate(groups):
-            for member, cue in enumerate(cues):
-                for alt in _alternatives(cue):
-                    if _matches(alt, words, i) and (hit is None or len(alt) > hit[2]):
-                        hit = (("thing", g), member, len(alt))
+            match = _longest_cue(cues, words, i)
+            if match is not None and (hit is None or match[1] > hit[2]):
+                hit = (("thing", g), *match)
         if hit is not None:
             family, member, length = hit
-            foiled = any(tuple(words[max(0, i - len(f) - k): i - k]) == f for f in _FOILS for k in (0, 1, 2))
-            if not foiled:  # negation around a thing is the negation check's business
+            if not _foiled(words, i):  # negation around a thing is the negation check's business
                 found.append((i, i + length, family, member, member, " ".join(words[i: i + length])))
             i += length
             continue
@@ -454,6 +470,11 @@ def _polar_words(reading: Reading, groups: Groups) -> list[tuple[int, int, objec
             found.append((i, i + 1, polar[0], -polar[1] if t.negated else polar[1], polar[1], t.stem))
         i += 1
     return found
+
+
+_COMPARATIVES = frozenset(
+    "more less fewer higher lower larger smaller greater bigger faster slower longer shorter wider narrower deeper shallower".split()
+)
 
 
 def _attached(reading: Reading, groups: Groups, shared: set[str]) -> list[_Polar]:
@@ -468,6 +489,10 @@ def _attached(reading: Reading, groups: Groups, shared: set[str]) -> list[_Polar
     for start, end, family, sign, lexical, word in polar:
         targets = []
         thing = isinstance(family, tuple)
+        after = tokens[end] if end < len(tokens) else None
+        if not thing and tokens[start].word in _COMPARATIVES and after is not None and after.content and end not in taken \
+                and not after.word.endswith("ly") and _in(after.stem, shared) is None:
+            continue  # "more flexible": more is flexible's, a word the other text does not share
         for step, origin in ((1, end - 1), (-1, start)):
             k = origin + step
             while 0 <= k < len(tokens) and abs(k - origin) <= 3 and tokens[k].word not in _SCOPE_END and tokens[k].word not in ("and", "or"):
@@ -496,9 +521,132 @@ def _subject_swap(claim: Reading, statement: Reading, contrasts: tuple[str, ...]
         return None
     thing_words = {w for cue in contrasts for alt in _alternatives(cue) for w in alt}
     said = {t.stem for _, t in statement.content() if t.word not in thing_words and _in(t.stem, shared)}
-    if len(said) < 2:
-        return None
+    claimed = {t.stem for _, t in claim.content() if t.word not in thing_words}
+    if len(said) < 2 or len(said) < SWAP_SHARE * len(claimed):
+        return None  # "vector" and "word" are said of both things
     (wanted,), (got,) = named
+    return Conflict("swap", f"{contrasts[got].split('|')[0]} where it is {contrasts[wanted].split('|')[0]}")
+
+
+def _mentions(reading: Reading, contrasts: tuple[str, ...]) -> list[tuple[int, int, int, bool]]:
+    """(start, end, member, foiled) of each mention of one of the question's contrasted things;
+    a foiled one ("unlike BERT", "than word2vec") is named only to be set against the other."""
+    words = [t.word for t in reading.tokens]
+    found = []
+    i = 0
+    while i < len(words):
+        best = _longest_cue(contrasts, words, i)
+        if best is None:
+            i += 1
+            continue
+        foiled = _foiled(words, i, _FOILS_BUT_WHEREAS)
+        found.append((i, i + best[1], best[0], foiled))  # "whereas" opens the other thing's clause here
+        i += best[1]
+    return found
+
+
+SWAP_SHARE = 0.4  # share of the claim's words a statement must say of the other thing to swap it
+
+
+def _subject_bindings(reading: Reading, contrasts: tuple[str, ...]) -> dict[str, set[int]]:
+    """Which of the question's things each content word is said of: the subject of its clause.
+
+    A thing is a subject where it opens its segment (within its first three words) or follows
+    "and", "or", "whereas", "if" ... ("... and high variance as overfitting"); it is said of
+    itself from there on, and of the words before it in its segment. Things joined ("BM25
+    scores and cosine similarities are ...") are the subject together. A segment that names no
+    subject speaks of the last one; a sentence that has none ("you run the denoiser, then
+    decode with the VAE": objects, not subjects) binds nothing. Other things named in a clause
+    are said of its subject, keyed "#" plus their name ("high bias shows up as underfitting").
+    Denied words bind nothing."""
+    mentions = _mentions(reading, contrasts)
+    named = [m for m in mentions if not m[3]]
+    if not named:
+        return {}
+    inside = {k for m in mentions for k in range(m[0], m[1])}
+    words = [t.word for t in reading.tokens]
+
+    def joint(a: tuple[int, int, int, bool], b: tuple[int, int, int, bool]) -> bool:
+        between = words[a[1]:b[0]]
+        return len(between) <= 3 and any(w in ("and", "or", ",", "vs", "versus", "nor") for w in between)
+
+    def leads(m: tuple[int, int, int, bool], start: int) -> bool:
+        return len([w for w in words[start:m[0]] if w not in (",", "(", ")")]) <= 2
+
+    def opens_after(m: tuple[int, int, int, bool], start: int) -> bool:
+        return any(w in _CLAUSE_OPENERS for w in words[max(start, m[0] - 2): m[0]])
+
+    def opens_clause(m: tuple[int, int, int, bool], start: int) -> bool:
+        return leads(m, start) or opens_after(m, start)
+
+    out: dict[str, set[int]] = {}
+    subject: set[int] = set()
+    for start, end in reading.segments:
+        here = [m for m in named if start <= m[0] < end]
+        clauses: list[tuple[int, set[int], int]] = []  # (first token, subject, where it ends) of each clause
+        k = 0
+        while k < len(here):
+            m = here[k]
+            if (opens_clause(m, start) if not k else opens_after(m, start)) and not (k and joint(here[k - 1], m)):
+                who = {m[2]} | ({here[k + 1][2]} if k + 1 < len(here) and joint(m, here[k + 1]) else set())
+                if not clauses and not leads(m, start):
+                    clauses.append((start, subject, start))  # "poor on training data, and high variance ...": the last subject's
+                last_mention = here[k + 1] if len(who) > 1 else m
+                clauses.append((start if not clauses else m[0], who, last_mention[1]))
+                k += 1 + (len(who) > 1)
+                continue
+            if clauses and m[0] - clauses[-1][2] <= _PAIR_GAP:  # a thing named just after the subject is said of it
+                name = "#" + " ".join(t.stem for t in reading.tokens[m[0]:m[1]])
+                out.setdefault(name, set()).update(clauses[-1][1])
+            k += 1
+        if not clauses:
+            clauses = [(start, subject, start)]  # no subject of its own: the last segment's, if any
+        for n, (first, who, _) in enumerate(clauses):
+            last = clauses[n + 1][0] if n + 1 < len(clauses) else end
+            for i, token in reading.content(first, last):
+                if who and i not in inside and not token.negated:
+                    out.setdefault(token.stem, set()).update(who)
+        subject = clauses[-1][1]
+    return out
+
+
+_PAIR_GAP = 5  # "high bias shows up as underfitting": at most this many words from the subject
+_CLAUSE_OPENERS = frozenset("and or while whereas but whilst if unless when because since once although though".split())
+
+
+def _binding_swap(claim: Reading, statement: Reading, contrasts: tuple[str, ...]) -> Conflict | None:
+    """The question's things bound the other way round across a whole sentence: what the claim
+    says of one thing, the statement says of another: in three or more words, a good share of
+    the claim's and more than twice as many as it binds rightly ("Bias is instability: a
+    flexible model follows the noise of its sample" for "Variance is error from sensitivity to
+    the sample ... it fits noise"), or two things the claim pairs paired the other way round
+    ("high variance shows up as underfitting, and high bias as overfitting")."""
+    said = _subject_bindings(claim, contrasts)
+    if not said:
+        return None
+    agree = disagree = paired_agree = paired_disagree = 0
+    first: tuple[int, int] | None = None
+    for word, members in _subject_bindings(statement, contrasts).items():
+        match = (word if word in said else None) if word.startswith("#") else _in(word, said)
+        if match is None or len(members) != 1 or len(said[match]) != 1:
+            continue
+        (got,), (wanted,) = members, said[match]
+        paired = word.startswith("#")
+        if got == wanted:
+            agree += 1
+            paired_agree += paired
+        else:
+            disagree += 1
+            paired_disagree += paired
+            first = first or (wanted, got)
+    bound = sum(1 for members in said.values() if len(members) == 1)
+    # Words both things are described with ("vector", "word") are shared by chance: the swapped
+    # words must be a good part of what the claim says, or two things paired the wrong way.
+    by_words = disagree >= 3 and disagree > 2 * agree and disagree >= SWAP_SHARE * bound
+    by_pairs = paired_disagree >= 2 and not paired_agree and disagree > agree
+    if first is None or not (by_words or by_pairs):
+        return None
+    wanted, got = first
     return Conflict("swap", f"{contrasts[got].split('|')[0]} where it is {contrasts[wanted].split('|')[0]}")
 
 
@@ -526,7 +674,10 @@ def _reversal(claim: Reading, statement: Reading, groups: Groups) -> tuple[int, 
     for reading, polars in ((claim, claimed), (statement, _attached(statement, groups, shared))):
         seen: dict[tuple[object, str], int] = {}
         for polar in polars:
-            for _, target in polar.targets:
+            nearest = polar.targets[0][0]  # "more flexible usually lowers bias": lowers is bias's, not flexible's
+            for distance, target in polar.targets:
+                if distance > nearest:
+                    continue
                 if seen.setdefault((polar.family, target), polar.sign) != polar.sign:
                     ambiguous.add((polar.family, target))  # "from seen to unseen events"
     for polar in claimed:
@@ -635,7 +786,10 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     # Any part about the claim (sharing at least half as much with it as the closest part) that
     # contradicts it decides: "variance is error from a too simple model; it stays wrong ..."
     floor = max(2, max(n for n, _ in found) / 2)
-    return next((c for n, c in sorted(found, key=lambda f: -f[0]) if c is not None and n >= floor), None)
+    decided = next((c for n, c in sorted(found, key=lambda f: -f[0]) if c is not None and n >= floor), None)
+    if decided is None and len(contrasts) >= 2 and not s.framed:
+        return _binding_swap(c, s, tuple(contrasts))
+    return decided
 
 
 def against(statement: str, claims: Sequence[str], contrasts: Sequence[str] = ()) -> Conflict | None:

@@ -108,10 +108,11 @@ def cue_present(cue: str, tokens: list[str]) -> bool:
     return _present(cue, tokens, _joined(tokens))
 
 
-def cue_spans(cues: list[str], tokens: list[str]) -> set[int]:
-    """Indexes of the tokens inside any occurrence of any cue alternative."""
+def cue_matches(cues: list[str], tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of any cue alternative, longest first where they overlap:
+    "sigmoid, probability" is two cues named, even though the comma between them is gone."""
     joined = _joined(tokens)
-    covered: set[int] = set()
+    found: list[tuple[int, int]] = []
     for cue in cues:
         for alternative in _cue_alternatives(cue):
             if not _in_joined(alternative[0], joined):
@@ -119,8 +120,19 @@ def cue_spans(cues: list[str], tokens: list[str]) -> set[int]:
             n = len(alternative)
             for start in range(len(tokens) - n + 1):
                 if all(_token_matches(alternative[i], tokens[start + i]) for i in range(n)):
-                    covered.update(range(start, start + n))
-    return covered
+                    found.append((start, start + n))
+    kept: list[tuple[int, int]] = []
+    taken: set[int] = set()
+    for start, end in sorted(set(found), key=lambda m: (m[0] - m[1], m[0])):
+        if not taken.intersection(range(start, end)):
+            kept.append((start, end))
+            taken.update(range(start, end))
+    return sorted(kept)
+
+
+def cue_spans(cues: list[str], tokens: list[str]) -> set[int]:
+    """Indexes of the tokens inside any occurrence of any cue alternative."""
+    return {i for start, end in cue_matches(cues, tokens) for i in range(start, end)}
 
 
 LIST_RUN = 8  # this many words in a row without one function word is a list, not a sentence
@@ -153,7 +165,9 @@ def prose_factor(tokens: list[str], cues: Sequence[str] = ()) -> float:
 _META = frozenset(
     """answer answers key keys idea ideas important matter matters thing things concept concepts point points
     term terms topic topics relevant involved question questions difference differences main core basically
-    essentially overall summary short words keyword keywords here""".split()
+    essentially overall summary short words keyword keywords here about regarding concerning namely
+    involve involves include includes including concern concerns relate relates related
+    mention mentions list listed consider considered aspects aspect factors factor""".split()
 )
 NOVELTY_FLOOR = 0.25  # share of a unit's content words that must be new beyond the question's
 
@@ -181,10 +195,15 @@ def states_something(text: str, tokens: list[str], cues: Sequence[str], asked: s
     if not content:
         return 1.0
     if cues:
-        inside = cue_spans(list(cues), tokens)
-        spans = sum(1 for i in inside if i - 1 not in inside)
-        rest = [t for i, t in enumerate(tokens) if i not in inside and t not in STOP_WORDS and t not in _META and len(t) > 1]
-        if spans >= 3 and not rest:
+        named = cue_matches(list(cues), tokens)
+        inside = {i for start, end in named for i in range(start, end)}
+        cue_words = {w for cue in cues for alternative in _cue_alternatives(cue) for w in alternative}
+        rest = [
+            t for i, t in enumerate(tokens)
+            if i not in inside and t not in STOP_WORDS and t not in _META and len(t) > 1
+            and not any(_token_matches(w, t) or w.startswith(t) for w in cue_words)  # "rule-based": "based"
+        ]
+        if len(named) >= 3 and not rest:
             return 0.0
     new = [t for t in content if t not in _META and _stem_key(t) not in asked]
     novelty = len(new) / len(content)

@@ -202,7 +202,7 @@ def _words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
-def test_direction_flip_flips_one_word_per_sentence(subset) -> None:
+def test_direction_flip_keeps_only_flipped_sentences_one_word_each(subset) -> None:
     assert attacks.flip_direction("More data lowers variance.") == "More data raises variance."
     assert attacks.flip_direction("Larger batches give a higher loss and train faster.") == (
         "Larger batches give a higher loss and train slower."
@@ -212,14 +212,13 @@ def test_direction_flip_flips_one_word_per_sentence(subset) -> None:
     for question in subset:
         generated = attacks.direction_flip(question)
         assert generated, question.id
-        original = split_sentences(question.model_answer)
+        original = [s for s in split_sentences(question.model_answer) if attacks.flip_direction(s) != s]
         flipped = split_sentences(generated[0][0])
-        assert len(flipped) == len(original)
+        assert len(flipped) == len(original)  # only the sentences that state a direction, all of them wrong
         for before, after in zip(original, flipped):
             a, b = _words(before), _words(after)
             assert len(a) == len(b)
-            diff = sum(x != y for x, y in zip(a, b))
-            assert diff == (1 if attacks.flip_direction(before) != before else 0), (before, after)
+            assert sum(x != y for x, y in zip(a, b)) == 1, (before, after)
     assert attacks.direction_flip(_question(model_answer="Nothing here flips at all.")) == []
 
 

@@ -97,3 +97,40 @@ def test_contrasts_are_read_from_the_question_when_the_rubric_names_none() -> No
     assert derived_contrasts("What is the difference between stemming and lemmatisation?") == ["stemming", "lemmatisation"]
     assert derived_contrasts("Explain bagging vs boosting.") == ["bagging", "boosting"]
     assert derived_contrasts("What is an embedding?") == []
+
+
+BIAS_VARIANCE = ["bias|underfit", "variance|overfit"]
+HYBRID = ["bm25|lexical|sparse|keyword", "dense|embedding|vector|semantic|cosine"]
+VARIANCE_DEF = (
+    "Variance is error from sensitivity to the particular training sample; a high-variance model changes a lot when "
+    "the training data changes, because it fits noise."
+)
+FIT_LINK = "High bias shows up as underfitting (poor on training and test data) and high variance as overfitting (good on training data, poor on new data)."
+TRADEOFF = "Making a model more flexible usually lowers bias and raises variance, so the aim is the complexity that minimises error on unseen data."
+DENSE = "Dense retrieval compares embeddings of query and chunk, so it finds paraphrases and synonyms with no shared words."
+SCALES = "BM25 scores and cosine similarities live on incompatible scales, so you either fuse on ranks or normalise the scores."
+
+# Things bound the other way round across a whole sentence, and directions reversed on a cause
+# that a nearer word does not claim.
+SENTENCE_SWAPS = [
+    (VARIANCE_DEF, "Bias is instability: a very flexible model follows the noise of its particular training sample, so retraining changes it.", BIAS_VARIANCE),
+    (FIT_LINK, "High variance shows up as underfitting, where training and validation scores are both poor, and high bias as overfitting.", BIAS_VARIANCE),
+    (DENSE, "BM25 compares embeddings, so it finds paraphrases and synonyms that share no words with the query.", HYBRID),
+    (TRADEOFF, "More flexibility raises bias and lowers variance.", BIAS_VARIANCE),
+]
+SENTENCE_AGREEMENTS = [
+    (FIT_LINK, "High bias shows up as underfitting and high variance as overfitting.", BIAS_VARIANCE),
+    (TRADEOFF, "A simpler model has higher bias and lower variance.", BIAS_VARIANCE),  # the other side, in other words
+    (SCALES, "Dense scores and BM25 scores are on incompatible scales, so fuse on ranks.", HYBRID),  # both are the subject
+    (CONTEXTUAL, "Word2vec and BERT both compute a vector for each word from data.", EMBEDDINGS),  # both are the subject
+]
+
+
+@pytest.mark.parametrize(("claim", "statement", "contrasts"), SENTENCE_SWAPS)
+def test_things_bound_the_other_way_round_across_a_sentence_conflict(claim: str, statement: str, contrasts: list[str]) -> None:
+    assert conflict(statement, claim, contrasts) is not None, statement
+
+
+@pytest.mark.parametrize(("claim", "statement", "contrasts"), SENTENCE_AGREEMENTS)
+def test_words_shared_by_both_things_or_a_joint_subject_do_not_conflict(claim: str, statement: str, contrasts: list[str]) -> None:
+    assert conflict(statement, claim, contrasts) is None, statement

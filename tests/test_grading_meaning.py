@@ -63,6 +63,22 @@ def test_keywords_strung_together_and_the_question_restated_state_nothing(questi
         salad = "The " + ", and the ".join(keywords) + " is the answer."
         assert offline_engine.assess_sync(question, salad).score <= 3.0, question.id
         assert offline_engine.assess_sync(question, question.text).score <= 3.0, question.id
+        listed = ", ".join(keywords[:-1]) + f" and {keywords[-1]} are what matters here."  # commas vanish in tokens
+        assert offline_engine.assess_sync(question, listed).score <= 3.0, question.id
+
+
+def test_a_copy_of_the_model_answer_with_a_reversed_direction_contradicts_its_point(bank, offline_engine) -> None:
+    """The model answer's sentences are read as more phrasings of the points they restate."""
+    from interviewer.engines.offline import model_answer_claims
+
+    question = bank.get("ca-logreg")
+    filed = model_answer_claims(question, offline_engine.embedder.encode_cached)
+    assert "log-loss" in filed and set(filed) <= {p.id for p in question.points}
+    sentence = next(s for s in split_sentences(question.model_answer) if "minimising log loss" in s)
+    wrong = sentence.replace("minimising log loss", "maximising log loss")  # too far from the point's own wording to read alone
+    graded = offline_engine.assess_sync(question, wrong)
+    assert any(hit.point_id == "log-loss" and hit.kind == "direction" for hit in graded.misconceptions), graded.misconceptions
+    assert offline_engine.assess_sync(question, sentence).misconceptions == []
 
 
 def _assessment(question: Question, verdicts: dict[str, Verdict], hits: list[MisconceptionHit] | None = None) -> Assessment:

@@ -16,7 +16,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TypeVar
 from importlib.resources import files
@@ -140,6 +140,8 @@ def _units(sentences: list[str], cues: Sequence[str] = (), question: str = "") -
     for unit in units:
         if len(unit.sentences) == 2:  # a pair is as much prose as its less prose-like sentence
             unit.prose = min(unit.prose, *(alone[i] for i in unit.sentences))
+        elif alone[unit.sentences[0]] == 0.0:  # a clause of a sentence that only names cues names them too
+            unit.prose = 0.0
     return units
 
 
@@ -200,7 +202,7 @@ class OfflineEngine:
         def work() -> None:
             try:
                 texts = [t for p in rubric_points(question) for t in (p.text, *p.aliases)]
-                self.embedder.encode_cached(texts + [m.claim for m in question.misconceptions])
+                self.embedder.encode_cached(texts + [m.claim for m in question.misconceptions] + model_answer_pieces(question))
             except EmbedderError:
                 pass  # reported on the grading call, where the user sees it
 
@@ -273,7 +275,8 @@ class OfflineEngine:
             refs = self.embedder.encode_cached([point.text, *point.aliases])
             measured.point_sims[point.id] = (unit_vectors @ refs.T).max(axis=1)
             measured.point_lex[point.id] = np.array([point_lex(point, u.tokens) for u in units])
-        measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims)
+        reference = model_answer_claims(question, self.embedder.encode_cached)
+        measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
             measured.single = single
@@ -304,15 +307,58 @@ def question_contrasts(question: Question) -> list[str]:
     return list(question.contrasts) or derived_contrasts(question.text)
 
 
+REFERENCE_CLAIM_SIM = 0.45  # a model-answer sentence this close to its nearest point restates that point
+# Claims worded freely (a model answer's or a reference answer's sentences, not a rubric point
+# written to be checked: "if a row's own label feeds its encoding ...", "unless you smooth")
+# count against an answer only by a reversed direction, a swapped thing or an explicit frame
+# ("it is false that ..."): a negation placed elsewhere than in their wording is a guess there.
+FREE_WORDING_KINDS = frozenset({"swap", "direction", "opposite", "framing"})
+
+
+def model_answer_pieces(question: Question) -> list[str]:
+    """The model answer's sentences and the clauses of its long ones (none without points)."""
+    if not question.points or not question.model_answer:
+        return []
+    pieces: list[str] = []
+    for sentence in split_sentences(question.model_answer):
+        pieces.append(sentence)
+        if len(sentence.split()) >= 12:
+            pieces.extend(c for c in split_clauses(sentence) if c != sentence)
+    return list(dict.fromkeys(pieces))
+
+
+def model_answer_claims(question: Question, encode: Callable[[list[str]], np.ndarray]) -> dict[str, list[str]]:
+    """The model answer's sentences (and clauses of its long ones), each filed under the rubric
+    point it is closest to: more true phrasings of each point for the contradiction check, so a
+    sentence that copies the model answer with one word reversed is read against the sentence
+    it copies. Empty for a question without points or model answer."""
+    points = rubric_points(question)
+    pieces = model_answer_pieces(question)
+    if not pieces:
+        return {}
+    piece_vectors = encode(pieces)
+    sims = np.stack([(piece_vectors @ encode([p.text, *p.aliases]).T).max(axis=1) for p in points], axis=1)
+    out: dict[str, list[str]] = {}
+    for k, piece in enumerate(pieces):
+        best = int(np.argmax(sims[k]))
+        if sims[k, best] >= REFERENCE_CLAIM_SIM:
+            out.setdefault(points[best].id, []).append(piece)
+    return out
+
+
 def _conflicts(
     question: Question, sentences: list[str], units: list[_Unit], points: list[RubricPoint],
-    point_sims: dict[str, np.ndarray],
+    point_sims: dict[str, np.ndarray], reference: dict[str, list[str]] | None = None,
 ) -> dict[str, list[Conflict | None]]:
     """For each point, how each unit contradicts it (None where it does not).
 
-    A sentence followed by one that only denies it ("That is a myth.") is read as framed; a pair
-    contradicts when its sentence closer to the point does; a clause is read alone, or as its
-    sentence when a frame covers the whole sentence ("It is false that ..., which ...")."""
+    A unit is read against the point's own phrasing (its text or an alias) and, failing that,
+    against the model answer's sentences about the point (``reference``). A sentence followed
+    by one that only denies it ("That is a myth.") is read as framed; a pair contradicts when
+    its sentence closer to the point does; a clause is read alone, or as its sentence when a
+    frame covers the whole sentence ("It is false that ..., which ...")."""
+    reference = reference or {}
+    free = not question.points  # the points are a reference answer's sentences
     row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
     contrasts = question_contrasts(question)
     readable = [
@@ -322,7 +368,18 @@ def _conflicts(
     found: dict[str, list[Conflict | None]] = {}
     for point in points:
         claims = [point.text, *point.aliases]
-        per_sentence = [against(s, claims, contrasts) for s in readable]
+        extra = reference.get(point.id, [])
+
+        def check(text: str) -> Conflict | None:
+            found = against(text, claims, contrasts)
+            if found is not None and free and found.kind not in FREE_WORDING_KINDS:
+                found = None  # a reference's own sentence, worded freely: see FREE_WORDING_KINDS
+            if found is None and extra:
+                found = against(text, extra, contrasts)
+                found = found if found is not None and found.kind in FREE_WORDING_KINDS else None
+            return found
+
+        per_sentence = [check(s) for s in readable]
         per_unit: list[Conflict | None] = []
         for unit in units:
             first = unit.sentences[0]
@@ -333,7 +390,7 @@ def _conflicts(
                 per_unit.append(per_sentence[first])
             else:
                 framed = read(readable[first]).framed
-                per_unit.append((per_sentence[first] if framed else None) or against(unit.text, claims, contrasts))
+                per_unit.append((per_sentence[first] if framed else None) or check(unit.text))
         found[point.id] = per_unit
     return found
 
