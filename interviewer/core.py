@@ -566,7 +566,7 @@ class Interviewer:
         waiting, the hold is released as soon as the thread gets it."""
         claim = self.store.owning(session.id)
         if not claim.try_now():
-            acquiring = asyncio.ensure_future(asyncio.to_thread(claim.acquire))
+            acquiring = asyncio.ensure_future(claim.wait())
             try:
                 await asyncio.shield(acquiring)
             except asyncio.CancelledError:

@@ -10,10 +10,12 @@ session exclusive across all of them (see ``_Ownership`` for the choice of mecha
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -159,6 +161,11 @@ def current_revision(engine: Engine) -> str | None:
 _ADVISORY_NAMESPACE = 0x1E7E  # "interviewer"
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:session_id))")
 _LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '300s'")
+# Ownership connections per process (PostgreSQL). With SQLAlchemy's default 15 for statements, a
+# replica opens at most 27 connections: three fit under PostgreSQL's default max_connections
+# (100) with room for migrations and tools. More sessions than this at once wait their turn.
+LOCK_CONNECTIONS = 12
+LOCK_WAIT_SECONDS = 300.0  # as long as a hold itself may be waited for (lock_timeout above)
 _MIGRATION_KEY = "schema migration"  # hashed like a session id; no session id has a space
 
 
@@ -202,6 +209,10 @@ class _Ownership:
             self._release = self._flock(self._store.lock_dir, wait=False)
             return self._release is not None
         return True
+
+    async def wait(self) -> None:
+        """``acquire`` from an event loop: the wait runs on a thread kept for waiting on holds."""
+        await asyncio.get_running_loop().run_in_executor(self._store._lock_waits, self.acquire)
 
     def acquire(self) -> None:
         """Block until this process owns the session."""
@@ -309,10 +320,18 @@ class Store:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
-        # Ownership connections sit idle in a transaction for a whole turn: a pool of their own
-        # (without a cap) so that many sessions at once never starve the statements of connections.
+        # Ownership connections sit idle in a transaction for a whole turn: a pool of their own, so
+        # that many sessions at once never starve the statements of connections, and a bounded
+        # one, so that several replicas together stay under the server's max_connections.
         self.lock_engine: Engine | None = (
-            create_engine(url, pool_size=5, max_overflow=-1) if self.engine.dialect.name == "postgresql" else None
+            create_engine(url, pool_size=LOCK_CONNECTIONS, max_overflow=0, pool_timeout=LOCK_WAIT_SECONDS)
+            if self.engine.dialect.name == "postgresql" else None
+        )
+        # Waiting for a hold blocks a thread; these threads are the ownership's own, never the
+        # threads that the holders need for their statements (that would deadlock under load).
+        self._lock_waits: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(max_workers=LOCK_CONNECTIONS, thread_name_prefix="interviewer-hold")
+            if self.lock_engine is not None else None
         )
         self.lock_dir: Path | None = _lock_dir(url) if sqlite else None
         if auto_migrate:
@@ -331,6 +350,8 @@ class Store:
         self.engine.dispose()
         if self.lock_engine is not None:
             self.lock_engine.dispose()
+        if self._lock_waits is not None:
+            self._lock_waits.shutdown(wait=False, cancel_futures=True)
 
     def owning(self, session_id: str) -> _Ownership:
         """Exclusive hold of a session across processes while one turn is handled: a context

@@ -186,3 +186,36 @@ async def test_the_last_answer_delivered_to_two_replicas_at_once_is_answered_onc
     assert second.messages == []
     later = await other.handle(Turn(session_key="thread-1", user_key="u", text="hello?"), event_id="Ev-new")
     assert [m.data.get("reason") for m in later.messages] == ["no_session"]  # a new message is not a duplicate
+
+
+async def test_many_sessions_held_at_once_stay_within_the_ownership_connections(postgres_url: str) -> None:
+    """Three times as many sessions as ownership connections, all turning at once: each waits
+    its turn for a connection (none fails with "too many clients"), and the statements the
+    holders run meanwhile are never starved of threads."""
+    from interviewer.store import LOCK_CONNECTIONS
+
+    store = Store(postgres_url)
+    try:
+        assert store.lock_engine is not None
+        sessions = [
+            store.create_session(user_key=f"u{n}", channel="test", options=SessionOptions(questions=1), session_key=f"k{n}")
+            for n in range(3 * LOCK_CONNECTIONS)
+        ]
+        peak = 0
+
+        async def turn(session_id: str) -> None:
+            nonlocal peak
+            claim = store.owning(session_id)
+            await claim.wait()
+            try:
+                peak = max(peak, store.lock_engine.pool.checkedout())
+                await asyncio.to_thread(store.append_turn, session_id, role="candidate", kind="answer", text="held")
+                await asyncio.sleep(0.05)
+            finally:
+                await asyncio.to_thread(claim.release)
+
+        await asyncio.wait_for(asyncio.gather(*(turn(s.id) for s in sessions)), timeout=120)
+        assert peak == LOCK_CONNECTIONS  # all of them in use at the busiest moment, never more
+        assert all([t.text for t in store.turns(s.id)] == ["held"] for s in sessions)
+    finally:
+        store.close()
