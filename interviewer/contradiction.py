@@ -545,6 +545,52 @@ def _mentions(reading: Reading, contrasts: tuple[str, ...]) -> list[tuple[int, i
     return found
 
 
+@lru_cache(maxsize=512)
+def _name_pattern(cue: str) -> re.Pattern[str]:
+    """Any alternative of a contrasted thing as written in running text (long ones as prefixes,
+    as ``_matches`` reads them: "finetun" names "fine-tuning")."""
+    alternatives = sorted((a.strip() for a in cue.split("|") if a.strip()), key=len, reverse=True)
+    parts = [re.escape(a) + (r"[\w-]*" if len(a) > 3 else "") for a in alternatives]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
+
+
+def named_in(text: str, cue: str) -> bool:
+    """Whether the text names the contrasted thing ``cue`` (any of its alternatives)."""
+    return _name_pattern(cue).search(text) is not None
+
+
+def _renamed(text: str, contrasts: Sequence[str], names: dict[int, str]) -> str:
+    """The text with every mention of thing k (any alternative) written as ``names[k]``."""
+    patterns = {k: _name_pattern(contrasts[k]) for k in names}
+    combined = re.compile("|".join(f"(?P<t{k}>{pattern.pattern})" for k, pattern in patterns.items()), re.IGNORECASE)
+
+    def rename(match: re.Match[str]) -> str:
+        return names[next(k for k in names if match.group(f"t{k}") is not None)]
+
+    return combined.sub(rename, text)
+
+
+def canonical_names(text: str, contrasts: Sequence[str]) -> str:
+    """The text with each contrasted thing called by its first name ("BERT" -> "contextual"):
+    the baseline a mirrored text is compared with, so that a name closer to the rubric's
+    wording is not mistaken for a better statement."""
+    return _renamed(text, contrasts, {k: c.split("|")[0] for k, c in enumerate(contrasts)})
+
+
+def mirrored(text: str, contrasts: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(a, b, text with things a and b trading places, each called by the other's first
+    name) for each pair of the question's contrasted things that the text names at least one
+    of: what the sentence would say had it bound its attributes the other way round."""
+    named = [k for k, cue in enumerate(contrasts) if named_in(text, cue)]
+    out: list[tuple[int, int, str]] = []
+    for a in named:
+        for b in range(len(contrasts)):
+            if b != a and not (b in named and b < a):
+                names = {a: contrasts[b].split("|")[0], b: contrasts[a].split("|")[0]}
+                out.append((a, b, _renamed(text, contrasts, names)))
+    return out
+
+
 SWAP_SHARE = 0.4  # share of the claim's words a statement must say of the other thing to swap it
 
 

@@ -134,3 +134,13 @@ def test_things_bound_the_other_way_round_across_a_sentence_conflict(claim: str,
 @pytest.mark.parametrize(("claim", "statement", "contrasts"), SENTENCE_AGREEMENTS)
 def test_words_shared_by_both_things_or_a_joint_subject_do_not_conflict(claim: str, statement: str, contrasts: list[str]) -> None:
     assert conflict(statement, claim, contrasts) is None, statement
+
+
+def test_mirrored_trades_the_names_of_two_contrasted_things_and_canonical_names_only_renames() -> None:
+    from interviewer.contradiction import canonical_names, mirrored
+
+    contrasts = ["bias|high bias|underfit", "variance|high variance|overfit"]
+    assert mirrored("High variance means the model overfits.", contrasts) == [(1, 0, "bias means the model bias.")]
+    assert mirrored("Bias and variance trade off.", contrasts) == [(0, 1, "variance and bias trade off.")]
+    assert mirrored("Nothing to trade here.", contrasts) == []
+    assert canonical_names("High variance means the model overfits.", contrasts) == "variance means the model variance."

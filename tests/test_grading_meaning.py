@@ -81,6 +81,20 @@ def test_a_copy_of_the_model_answer_with_a_reversed_direction_contradicts_its_po
     assert offline_engine.assess_sync(question, sentence).misconceptions == []
 
 
+def test_an_answer_with_the_two_contrasted_things_traded_scores_low(bank, offline_engine) -> None:
+    """Read by meaning too: "Variance is systematic error from a model too simple ..." reads as
+    the bias point once the two names trade places, so it is a swap, not variance's credit."""
+    import re
+
+    question = bank.get("bv-definition")
+    other = {"bias": "variance", "variance": "bias", "Bias": "Variance", "Variance": "Bias"}
+    swapped = re.sub(r"\b(?:[Bb]ias|[Vv]ariance)\b", lambda m: other[m.group()], question.model_answer)
+    graded = offline_engine.assess_sync(question, swapped)
+    assert graded.score <= 3.0, (graded.score, graded.verdicts)
+    assert any(hit.kind == "swap" for hit in graded.misconceptions), graded.misconceptions
+    assert offline_engine.assess_sync(question, question.model_answer).score >= 8.0
+
+
 def _assessment(question: Question, verdicts: dict[str, Verdict], hits: list[MisconceptionHit] | None = None) -> Assessment:
     pvs = [PointVerdict(point_id=pid, verdict=v) for pid, v in verdicts.items()]
     return Assessment(question_id=question.id, verdicts=pvs, misconceptions=hits or [],

@@ -23,7 +23,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from interviewer.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, read
+from interviewer.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, canonical_names, mirrored, named_in, read
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
 from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
@@ -277,6 +277,7 @@ class OfflineEngine:
             measured.point_lex[point.id] = np.array([point_lex(point, u.tokens) for u in units])
         reference = model_answer_claims(question, self.embedder.encode_cached)
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
+        self._mirror_swaps(question, measured, points)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
             measured.single = single
@@ -291,6 +292,61 @@ class OfflineEngine:
                 [[conflict(units[k].text, m.claim) is not None for m in question.misconceptions] for k in single], dtype=bool
             ).reshape(len(single), len(question.misconceptions))
         return measured
+
+
+    def _mirror_swaps(self, question: Question, measured: Measurements, points: list[RubricPoint]) -> None:
+        """Swaps by meaning: a sentence naming one of the question's contrasted things that,
+        with that thing and another trading places, states a point clearly better than it
+        states anything as written or with the things called by their first names
+        ("Variance is systematic error from a model too simple" reads as the bias point once
+        mirrored) binds that point's attributes to the wrong thing. Read per sentence; a pair
+        takes the verdict of its sentence closer to the point. Marks what the structural
+        reading missed, never clears what it found."""
+        contrasts = question_contrasts(question)
+        if len(contrasts) < 2 or not points:
+            return
+        units, params = measured.units, self.params
+        row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
+        # A sentence naming two of the things ("a choice between exploiting ... and exploring")
+        # reads about as well mirrored as not, right or wrong: the structural check has those.
+        alone = [k for k, u in enumerate(units) if len(u.sentences) == 1 and sum(named_in(u.text, c) for c in contrasts) == 1]
+        candidates = [(k, a, b, text) for k in alone for a, b, text in mirrored(units[k].text, contrasts)]
+        if not candidates:
+            return
+        vectors = self.embedder.encode([text for *_, text in candidates])
+        plain = dict(zip(alone, self.embedder.encode([canonical_names(units[k].text, contrasts) for k in alone])))
+        refs = {p.id: self.embedder.encode_cached([p.text, *p.aliases]) for p in points}
+        found: dict[tuple[str, int], Conflict] = {}
+        for (k, a, b, text), vector in zip(candidates, vectors):
+            unit = units[k]
+            best_as_written = max(max(float(measured.point_sims[p.id][k]), float((refs[p.id] @ plain[k]).max())) for p in points)
+            tokens = words(text)
+            for point in points:
+                sim = float((refs[point.id] @ vector).max())
+                value = unit.prose * (params.sim_weight * sim + params.lex_weight * point_lex(point, tokens))
+                if value >= params.covered and sim >= best_as_written + MIRROR_MARGIN:
+                    said, meant = contrasts[a].split("|")[0], contrasts[b].split("|")[0]
+                    found[(point.id, k)] = Conflict("swap", f"{said} where it is {meant}")
+                    # The point the sentence reads as, by the name it uses, is told wrongly too.
+                    named = max(points, key=lambda p: float(measured.point_sims[p.id][k]))
+                    if named.id != point.id and named_in(named.text, contrasts[a]):
+                        found[(named.id, k)] = Conflict("swap", f"{meant}'s part given to {said}")
+        for point in points:
+            per_unit = measured.conflicts.setdefault(point.id, [None] * len(units))
+            for k, unit in enumerate(units):
+                if per_unit[k] is not None:
+                    continue
+                if len(unit.sentences) == 1:
+                    per_unit[k] = found.get((point.id, k))
+                else:
+                    closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point.id][row[i]]))
+                    per_unit[k] = found.get((point.id, row[closer]))
+
+
+# How much closer (cosine) a mirrored sentence must come to a point than the sentence comes to
+# any point as written. On the bank, sentences naming one thing: 0.05 flags 135 of 365 sentences
+# of role-swapped model answers and 1 of 713 sentences of model answers and strong examples.
+MIRROR_MARGIN = 0.05
 
 
 def point_lex(point: RubricPoint, tokens: list[str]) -> float:
