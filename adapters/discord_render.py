@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from interviewer.feedback import score_label, usage_line
+from interviewer.feedback import quoted_claim, score_label, usage_line
 from interviewer.history import SessionRecord
 from interviewer.replies import Message, Reply
 from interviewer.text import within_limit
@@ -87,7 +87,7 @@ def _feedback(message: Message) -> list[discord.Embed]:
         evidence = f"> {point['evidence']}" if point.get("evidence") else "—"
         builder.add(f"{MARK.get(point['verdict'], '')} {point['text']}", evidence)
     for hit in d.get("misconceptions", []):
-        builder.add("⚠️ Careful", f"You said “{hit['evidence']}”. {hit['correction']}")
+        builder.add("⚠️ Careful", f"You said {quoted_claim(hit['evidence'])} {hit['correction']}")
     if d.get("read_more"):
         builder.add("Read more", "; ".join(d["read_more"]))
     if d.get("model_answer"):

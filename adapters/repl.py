@@ -23,7 +23,7 @@ from rich.text import Text
 
 from interviewer.core import Interviewer
 from interviewer.domain import Session, Turn
-from interviewer.feedback import score_label, usage_line
+from interviewer.feedback import quoted_claim, score_label, usage_line
 from interviewer.replies import Message, Reply, parse_command
 
 CHANNEL = "repl"
@@ -117,7 +117,7 @@ class ReplRenderer:
             table.add_row(Text(mark, style=style), Text(point["text"]), evidence)
         parts: list[Any] = [Text(d["remark"], style="italic cyan"), table] if d.get("remark") else [table]
         for hit in d.get("misconceptions", []):
-            parts.append(Text.assemble(("Careful: ", "bold red"), f"you said “{hit['evidence']}”. ", hit["correction"]))
+            parts.append(Text.assemble(("Careful: ", "bold red"), f"you said {quoted_claim(hit['evidence'])} ", hit["correction"]))
         if d.get("read_more"):
             parts.append(Text("Read more: " + "; ".join(d["read_more"]), style="cyan"))
         for note in d.get("notes", []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interviewer.feedback import score_label, usage_line
+from interviewer.feedback import quoted_claim, score_label, usage_line
 from interviewer.history import QuestionRecord, SessionRecord
 from interviewer.text import within_limit
 from interviewer.replies import Message, Reply
@@ -174,7 +174,7 @@ def _question_blocks(q: QuestionRecord) -> list[Block]:
         for p in final.points:
             lines.append(f"{MARK[p.verdict]} {escape(p.text)}" + (f" — _“{escape(p.evidence)}”_" if p.evidence else ""))
         for m in final.misconceptions:
-            lines.append(f":warning: you said _“{escape(m.evidence)}”_. {escape(m.correction)}")
+            lines.append(f":warning: you said _{escape(quoted_claim(m.evidence))}_ {escape(m.correction)}")
     blocks = sections("\n".join(lines))
     if q.read_more:
         blocks.append(context("Read more: " + escape("; ".join(q.read_more))))

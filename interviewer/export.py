@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from interviewer.domain import Session
-from interviewer.feedback import duration_label, grade_provenance
+from interviewer.feedback import duration_label, grade_provenance, quoted_claim
 from interviewer.highlight import evidence_marks, segments
 from interviewer.text import visible
 from interviewer.history import (
@@ -192,7 +192,7 @@ def _md_question(q: QuestionRecord) -> list[str]:
             lines.append(f"| {MARK[p.verdict]} | {md_escape(p.text)} | {evidence} | {md_escape(p.cite or '')} |")
         lines.append("")
         for m in final.misconceptions:
-            lines += [f"- **Misconception:** you said “{md_escape(m.evidence)}”. {md_escape(m.correction)}"]
+            lines += [f"- **Misconception:** you said {md_escape(quoted_claim(m.evidence))} {md_escape(m.correction)}"]
         if final.misconceptions:
             lines.append("")
         lines += [f"<sub>{md_escape(grade_provenance(final))}</sub>", ""]

@@ -17,6 +17,14 @@ from interviewer.text import reflow
 VERDICT_MARK = {Verdict.covered: "[x]", Verdict.partial: "[~]", Verdict.missed: "[ ]"}
 
 
+
+def quoted_claim(evidence: str) -> str:
+    """A candidate's words in quotes, closed as a sentence, with no second full stop after the
+    quote when the words end with their own; every channel quotes a misconception this way."""
+    text = evidence.strip()
+    return f"“{text}”" + ("" if text[-1:] in ".!?" else ".")
+
+
 def scorecard_data(question: Question, assessment: Assessment, *, skipped: bool = False, hints: int = 0) -> dict[str, Any]:
     by_id = {v.point_id: v for v in assessment.verdicts}
     points = []
@@ -69,7 +77,7 @@ def feedback_text(data: dict[str, Any]) -> str:
         lines.append("Missing:")
         lines += [f"  [ ] {p['text']}" for p in missed]
     for hit in data["misconceptions"]:
-        lines.append(f"Careful: you said \"{hit['evidence']}\". {hit['correction']}")
+        lines.append(f"Careful: you said {quoted_claim(hit['evidence'])} {hit['correction']}")
     if data.get("read_more"):
         lines.append("Read more: " + "; ".join(data["read_more"]))
     if data.get("hints"):
