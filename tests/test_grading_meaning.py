@@ -95,6 +95,24 @@ def test_an_answer_with_the_two_contrasted_things_traded_scores_low(bank, offlin
     assert offline_engine.assess_sync(question, question.model_answer).score >= 8.0
 
 
+def test_definitions_given_to_the_wrong_thing_earn_neither_point(bank, offline_engine) -> None:
+    """"Precision is the share of real positives the model finds" is recall's definition: close
+    to the precision point by its name, yet evidence for neither definition."""
+    question = bank.get("meval-precision-recall")
+    right = (
+        "Precision is the share of the cases the model flagged as positive that really are positive, TP over TP plus FP. "
+        "Recall is the share of the real positives that the model manages to find, TP over TP plus FN."
+    )
+    wrong = right.replace("Precision", "@").replace("Recall", "Precision").replace("@", "Recall")
+    graded = offline_engine.assess_sync(question, wrong)
+    verdicts = {v.point_id: v.verdict for v in graded.verdicts}
+    assert graded.score <= 3.0, (graded.score, verdicts)
+    assert verdicts["precision-definition"] != Verdict.covered and verdicts["recall-definition"] != Verdict.covered
+    assert any(hit.kind == "swap" for hit in graded.misconceptions), graded.misconceptions
+    correct = {v.point_id: v.verdict for v in offline_engine.assess_sync(question, right).verdicts}
+    assert correct["precision-definition"] == correct["recall-definition"] == Verdict.covered
+
+
 def _assessment(question: Question, verdicts: dict[str, Verdict], hits: list[MisconceptionHit] | None = None) -> Assessment:
     pvs = [PointVerdict(point_id=pid, verdict=v) for pid, v in verdicts.items()]
     return Assessment(question_id=question.id, verdicts=pvs, misconceptions=hits or [],

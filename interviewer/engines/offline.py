@@ -278,6 +278,7 @@ class OfflineEngine:
         reference = model_answer_claims(question, self.embedder.encode_cached)
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         self._mirror_swaps(question, measured, points)
+        _spread_swaps(question, measured, points)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
             measured.single = single
@@ -341,6 +342,51 @@ class OfflineEngine:
                 else:
                     closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point.id][row[i]]))
                     per_unit[k] = found.get((point.id, row[closer]))
+
+
+def _spread_swaps(question: Question, measured: Measurements, points: list[RubricPoint]) -> None:
+    """A sentence that gives thing A the part of B's point is no evidence for A's own point
+    either: "Precision is the share of real positives the model finds" states recall's
+    definition, so it neither covers recall nor precision, however close the name brings it
+    to the precision point. Spread only where the sentence carries more of the contradicted
+    point's own cue words (the names left out) than of A's point: a correct sentence that a
+    noisy reading marked as a swap carries A's cue words, not B's."""
+    contrasts = question_contrasts(question)
+    if len(contrasts) < 2:
+        return
+    units = measured.units
+    row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
+    attribute_cues = {
+        p.id: [c for c in p.keywords if not any(named_in(alt, thing) for alt in c.split("|") for thing in contrasts)]
+        for p in points
+    }
+    spread: dict[tuple[str, int], Conflict] = {}
+    for k, unit in enumerate(units):
+        if len(unit.sentences) != 1:
+            continue
+        said = [a for a, thing in enumerate(contrasts) if named_in(unit.text, thing)]
+        if len(said) != 1:
+            continue
+        thing = contrasts[said[0]]
+        for wrong in points:
+            found = measured.conflicts.get(wrong.id, [None] * len(units))[k]
+            if found is None or found.kind != "swap" or not attribute_cues[wrong.id]:
+                continue
+            theirs = cue_coverage(attribute_cues[wrong.id], unit.tokens)
+            for own in points:
+                if own.id == wrong.id or not named_in(own.text, thing) or named_in(wrong.text, thing) or not attribute_cues[own.id]:
+                    continue
+                if theirs > cue_coverage(attribute_cues[own.id], unit.tokens):
+                    spread[(own.id, k)] = Conflict("swap", f"{wrong.id}'s part given to {thing.split('|')[0]}")
+    for (point_id, k), found in spread.items():
+        per_unit = measured.conflicts.setdefault(point_id, [None] * len(units))
+        per_unit[k] = per_unit[k] or found
+    for point_id in {point_id for point_id, _ in spread}:
+        per_unit = measured.conflicts[point_id]
+        for k, unit in enumerate(units):
+            if len(unit.sentences) == 2 and per_unit[k] is None:
+                closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point_id][row[i]]))
+                per_unit[k] = spread.get((point_id, row[closer]))
 
 
 # How much closer (cosine) a mirrored sentence must come to a point than the sentence comes to
