@@ -307,7 +307,6 @@ class OfflineEngine:
         if len(contrasts) < 2 or not points:
             return
         units, params = measured.units, self.params
-        row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
         # A sentence naming two of the things ("a choice between exploiting ... and exploring")
         # reads about as well mirrored as not, right or wrong: the structural check has those.
         alone = [k for k, u in enumerate(units) if len(u.sentences) == 1 and sum(named_in(u.text, c) for c in contrasts) == 1]
@@ -332,16 +331,7 @@ class OfflineEngine:
                     named = max(points, key=lambda p: float(measured.point_sims[p.id][k]))
                     if named.id != point.id and named_in(named.text, contrasts[a]):
                         found[(named.id, k)] = Conflict("swap", f"{meant}'s part given to {said}")
-        for point in points:
-            per_unit = measured.conflicts.setdefault(point.id, [None] * len(units))
-            for k, unit in enumerate(units):
-                if per_unit[k] is not None:
-                    continue
-                if len(unit.sentences) == 1:
-                    per_unit[k] = found.get((point.id, k))
-                else:
-                    closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point.id][row[i]]))
-                    per_unit[k] = found.get((point.id, row[closer]))
+        _add_conflicts(measured, found)
 
 
 def _spread_swaps(question: Question, measured: Measurements, points: list[RubricPoint]) -> None:
@@ -355,7 +345,6 @@ def _spread_swaps(question: Question, measured: Measurements, points: list[Rubri
     if len(contrasts) < 2:
         return
     units = measured.units
-    row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
     attribute_cues = {
         p.id: [c for c in p.keywords if not any(named_in(alt, thing) for alt in c.split("|") for thing in contrasts)]
         for p in points
@@ -378,15 +367,25 @@ def _spread_swaps(question: Question, measured: Measurements, points: list[Rubri
                     continue
                 if theirs > cue_coverage(attribute_cues[own.id], unit.tokens):
                     spread[(own.id, k)] = Conflict("swap", f"{wrong.id}'s part given to {thing.split('|')[0]}")
-    for (point_id, k), found in spread.items():
+    _add_conflicts(measured, spread)
+
+
+def _add_conflicts(measured: Measurements, found: dict[tuple[str, int], Conflict]) -> None:
+    """Add conflicts found per sentence unit, keyed (point id, unit), to the measurements
+    without clearing any already there; a sentence pair takes the conflict of its sentence
+    closer to the point, as in ``_conflicts``."""
+    units = measured.units
+    row = {u.sentences[0]: k for k, u in reversed(list(enumerate(units))) if len(u.sentences) == 1}
+    for point_id in {point_id for point_id, _ in found}:
         per_unit = measured.conflicts.setdefault(point_id, [None] * len(units))
-        per_unit[k] = per_unit[k] or found
-    for point_id in {point_id for point_id, _ in spread}:
-        per_unit = measured.conflicts[point_id]
         for k, unit in enumerate(units):
-            if len(unit.sentences) == 2 and per_unit[k] is None:
+            if per_unit[k] is not None:
+                continue
+            if len(unit.sentences) == 1:
+                per_unit[k] = found.get((point_id, k))
+            else:
                 closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point_id][row[i]]))
-                per_unit[k] = spread.get((point_id, row[closer]))
+                per_unit[k] = found.get((point_id, row[closer]))
 
 
 # How much closer (cosine) a mirrored sentence must come to a point than the sentence comes to
