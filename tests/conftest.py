@@ -112,6 +112,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and thread.daemon and thread.name.startswith(
-            ("prepare-", "embedder-load", "few-shot-", "material-retriever")
+            ("prepare-", "embedder-load", "detector-load", "few-shot-", "material-retriever")
         ):
             thread.join(timeout=120)

@@ -44,6 +44,7 @@ def test_wheel_contains_data_and_maps_adapters_under_the_package(wheel: Path) ->
         "interviewer/prompts/__init__.py",
         "interviewer/data/offline_grader.json",
         "interviewer/data/reference_model.json",
+        "interviewer/data/contradiction-lora.npz",
         "interviewer/data/transcripts-v1.json",
         "interviewer/templates/report.html.j2",
         "interviewer/migrations/versions/0001_initial.py",

@@ -25,6 +25,7 @@ import numpy as np
 
 from interviewer.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, canonical_names, mirrored, named_in, read
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
+from interviewer.contradiction_model import DENIES, ContradictionModel, shared_detector, unavailable
 from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
 from interviewer.engines.reference_model import ReferenceModel, features_for
@@ -70,6 +71,8 @@ class GraderParams:
     # its value for the point reaches this, and no other point suits it clearly better.
     contradiction_min: float = 0.36
     contradiction_margin: float = 0.05
+    # The learned detector's probability of "denies" from which a sentence contradicts a point.
+    denial_min: float = 0.8
     max_chars: int = 20_000
 
     @property
@@ -186,15 +189,19 @@ class OfflineEngine:
         embedder: Embedder | None = None,
         params: GraderParams | None = None,
         reference_model: ReferenceModel | None | str = "packaged",
+        detector: ContradictionModel | None | str = "packaged",
     ) -> None:
         """``reference_model`` scores questions that have only a reference answer; "packaged" loads
         the fitted one, None keeps the plain coverage score (as the fitting script needs)."""
         self.embedder = embedder or shared_embedder()
         self.params = params or GraderParams.packaged()
         self.reference_model = ReferenceModel.packaged() if reference_model == "packaged" else reference_model
+        self._detector = detector
 
     def warm_up(self) -> None:
         self.embedder.start()
+        if self._detector == "packaged":  # loaded while the candidate reads the first question
+            threading.Thread(target=shared_detector, name="detector-load", daemon=True).start()
 
     def prepare(self, question: Question) -> None:
         """Embed the question's rubric texts in the background while the candidate types."""
@@ -279,6 +286,8 @@ class OfflineEngine:
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         self._mirror_swaps(question, measured, points)
         _spread_swaps(question, measured, points)
+        if question.points:  # a reference answer's free wording leaves no phrasing to veto with
+            self._learned_denials(measured, points, reference)
         if question.misconceptions:
             single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
             measured.single = single
@@ -294,6 +303,54 @@ class OfflineEngine:
             ).reshape(len(single), len(question.misconceptions))
         return measured
 
+    @property
+    def detector(self) -> ContradictionModel | None:
+        """The learned contradiction detector ("packaged": the shared one, loaded on first use)."""
+        if self._detector == "packaged":
+            return shared_detector()
+        return self._detector  # type: ignore[return-value]
+
+    def _learned_denials(self, measured: Measurements, points: list[RubricPoint], reference: dict[str, list[str]]) -> None:
+        """Denials by meaning: the sentences that would earn a point (their value reaches
+        ``partial``; the ``LEARNED_CANDIDATES`` best per point) are read together with the
+        point by the learned detector, and one it reads as denying the point with probability
+        ``denial_min`` or more against the point's text and every other phrasing of it
+        contradicts it. Catches what shares too few words with the point for the rules
+        ("accuracy isn't really misleading" against "accuracy hides the minority class's
+        errors"); marks, never clears."""
+        detector = self.detector
+        if detector is None and self._detector == "packaged":
+            measured.notes.append(f"the learned contradiction check is unavailable ({unavailable()}); the rule checks graded alone")
+        if detector is None or not points:
+            return
+        units, params = measured.units, self.params
+        single = [k for k, u in enumerate(units) if len(u.sentences) == 1 and u.text == measured.sentences[u.sentences[0]]]
+        asked: list[tuple[str, int]] = []
+        for point in points:
+            conflicts = measured.conflicts.get(point.id, [None] * len(units))
+            value = {k: units[k].prose * (params.sim_weight * float(measured.point_sims[point.id][k])
+                                          + params.lex_weight * float(measured.point_lex[point.id][k])) for k in single}
+            ranked = sorted((k for k in single if value[k] >= params.partial and conflicts[k] is None), key=lambda k: -value[k])
+            asked += [(point.id, k) for k in ranked[:LEARNED_CANDIDATES]]
+        if not asked:
+            return
+        text = {p.id: p.text for p in points}
+        first = detector.probabilities([(text[pid], units[k].text) for pid, k in asked])[:, DENIES]
+        denied = [pair for pair, p in zip(asked, first) if p >= params.denial_min]
+        # Every other phrasing of the point (aliases, the model answer's sentences about it) must
+        # read the sentence as a denial too: one that reads it as agreeing vetoes (a correct
+        # sentence worded with a "not": "I wouldn't just drop the rows").
+        others = {p.id: [*p.aliases, *reference.get(p.id, [])] for p in points}
+        pairs = [(claim, units[k].text) for pid, k in denied for claim in others[pid]]
+        probs = iter(detector.probabilities(pairs)[:, DENIES])
+        found: dict[tuple[str, int], Conflict] = {}
+        for pid, k in denied:
+            if min((next(probs) for _ in others[pid]), default=1.0) >= params.denial_min:
+                # The sentence's clauses are no evidence for the point it denies either.
+                for j, unit in enumerate(units):
+                    if unit.sentences == units[k].sentences:
+                        found[(pid, j)] = Conflict("meaning", "states the opposite")
+        _add_conflicts(measured, found)
 
     def _mirror_swaps(self, question: Question, measured: Measurements, points: list[RubricPoint]) -> None:
         """Swaps by meaning: a sentence naming one of the question's contrasted things that,
@@ -386,6 +443,9 @@ def _add_conflicts(measured: Measurements, found: dict[tuple[str, int], Conflict
             else:
                 closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point_id][row[i]]))
                 per_unit[k] = found.get((point_id, row[closer]))
+
+
+LEARNED_CANDIDATES = 2  # sentences per point read by the learned detector
 
 
 # How much closer (cosine) a mirrored sentence must come to a point than the sentence comes to

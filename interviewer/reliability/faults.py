@@ -410,7 +410,7 @@ async def _warm(rig: _Rig) -> None:
     await rig.engine.assess(question, "A warm-up answer.")
 
 
-_BACKGROUND = ("prepare-", "embedder-load", "few-shot-")
+_BACKGROUND = ("prepare-", "embedder-load", "detector-load", "few-shot-")
 
 
 def _settle_background(timeout: float = 120.0) -> None:
