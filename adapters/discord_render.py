@@ -13,6 +13,7 @@ import discord
 
 from interviewer.feedback import quoted_claim, score_label, usage_line
 from interviewer.history import SessionRecord
+from interviewer.labels import EMOJI_MARK, score_band
 from interviewer.replies import Message, Reply
 from interviewer.text import within_limit
 
@@ -23,7 +24,6 @@ FIELD_NAME_LIMIT = 256
 FIELDS_PER_EMBED = 25
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
-MARK = {"covered": "✅", "partial": "🟡", "missed": "❌"}
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Outgoing:
 
 
 def _colour(score: float) -> discord.Colour:
-    return discord.Colour.green() if score >= 7.5 else discord.Colour.gold() if score >= 4 else discord.Colour.red()
+    return {"high": discord.Colour.green(), "mid": discord.Colour.gold(), "low": discord.Colour.red()}[score_band(score)]
 
 
 def _size(embed: discord.Embed) -> int:
@@ -85,7 +85,7 @@ def _feedback(message: Message) -> list[discord.Embed]:
         builder.text(d["remark"])
     for point in d.get("points", []):
         evidence = f"> {point['evidence']}" if point.get("evidence") else "—"
-        builder.add(f"{MARK.get(point['verdict'], '')} {point['text']}", evidence)
+        builder.add(f"{EMOJI_MARK.get(point['verdict'], '')} {point['text']}", evidence)
     for hit in d.get("misconceptions", []):
         builder.add("⚠️ Careful", f"You said {quoted_claim(hit['evidence'])} {hit['correction']}")
     if d.get("read_more"):

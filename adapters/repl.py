@@ -24,10 +24,11 @@ from rich.text import Text
 from interviewer.core import Interviewer
 from interviewer.domain import Session, Turn
 from interviewer.feedback import quoted_claim, score_label, usage_line
+from interviewer.labels import BAND_COLOUR, TEXT_MARK, VERDICT_BAND, score_band
 from interviewer.replies import Message, Reply, parse_command
 
 CHANNEL = "repl"
-VERDICT_STYLE = {"covered": ("[x]", "green"), "partial": ("[~]", "yellow"), "missed": ("[ ]", "red")}
+VERDICT_STYLE = {verdict: (mark, BAND_COLOUR[VERDICT_BAND[verdict]]) for verdict, mark in TEXT_MARK.items()}
 
 
 def paragraphs(stream: IO[str]) -> Iterator[str]:
@@ -106,7 +107,7 @@ class ReplRenderer:
     def _feedback(self, message: Message) -> None:
         d = message.data
         score = d["score"]
-        colour = "green" if score >= 7.5 else "yellow" if score >= 4 else "red"
+        colour = BAND_COLOUR[score_band(score)]
         table = Table(show_header=True, header_style="bold", expand=True)
         table.add_column("", width=3)
         table.add_column("Rubric point", ratio=3)

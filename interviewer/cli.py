@@ -210,6 +210,11 @@ def ingest(
     )
     if report.problems:
         console.print(f"[yellow]{len(report.problems)} file(s) skipped[/yellow] (see above)")
+    if report.added + report.replaced + report.unchanged == 0:
+        # A script that ingests and then searches must see the failure, not a success with nothing in it.
+        where = ", ".join(str(p) for p in paths)
+        raise UserError(f"nothing was ingested from {where}: no readable Markdown, text, HTML or PDF file"
+                        f"{' (every file was skipped, see above)' if report.problems else ''}")
 
 
 @app.command()

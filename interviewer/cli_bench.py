@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.cli_common import UserError, console, settings_for
+from interviewer.safe_text import hide_credentials
 
 bench_app = typer.Typer(
     help="Measure how well the grader agrees with human grades (CSV of graded answers; SemEval-2013 and bank converters).",
@@ -67,7 +68,7 @@ def _engine(kind: str, model: str | None):
         engine = build_engine(settings)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    where = f" at {settings.api_base}" if settings.api_base else ""
+    where = f" at {hide_credentials(settings.api_base)}" if settings.api_base else ""
     return engine, f"llm ({settings.model}{where})"
 
 

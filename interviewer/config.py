@@ -13,6 +13,8 @@ from platformdirs import user_config_dir, user_data_dir
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from interviewer.safe_text import hide_credentials
+
 
 class ConfigError(Exception):
     """Configuration that cannot be used; the message is shown to the user as is."""
@@ -53,7 +55,7 @@ class Settings(BaseSettings):
         """Which engine grades, as the CLI announces it."""
         if not self.model:
             return "offline (all-MiniLM-L6-v2 rubric matching; set INTERVIEWER_MODEL or --model to grade with an LLM)"
-        where = f" at {self.api_base}" if self.api_base else ""
+        where = f" at {hide_credentials(self.api_base)}" if self.api_base else ""
         return f"llm ({self.model}{where}; falls back to the offline grader if the model fails)"
 
     @property

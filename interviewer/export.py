@@ -18,6 +18,7 @@ from typing import Literal
 from interviewer.domain import Session
 from interviewer.feedback import duration_label, grade_provenance, quoted_claim
 from interviewer.highlight import evidence_marks, segments
+from interviewer.labels import EMOJI_MARK, TEXT_MARK
 from interviewer.text import visible
 from interviewer.history import (
     ExportDocument,
@@ -31,7 +32,6 @@ from interviewer.store import Store
 Format = Literal["md", "json", "html"]
 FORMATS: tuple[Format, ...] = ("md", "json", "html")
 SCHEMA_FILE = "transcripts-v1.json"
-MARK = {"covered": "[x]", "partial": "[~]", "missed": "[ ]"}
 # Never written to, whatever flag is given: an export is a report, not a system file.
 SYSTEM_DIRS = tuple(Path(p) for p in ("/etc", "/bin", "/sbin", "/usr", "/lib", "/lib64", "/boot", "/dev", "/proc",
                                       "/sys", "/var", "/opt", "/srv", "/root/.ssh", "C:/Windows", "C:/Program Files"))
@@ -189,7 +189,7 @@ def _md_question(q: QuestionRecord) -> list[str]:
         lines += ["| | Point | Evidence | Read |", "|---|---|---|---|"]
         for p in final.points:
             evidence = f"“{md_escape(p.evidence)}”" if p.evidence else "—"
-            lines.append(f"| {MARK[p.verdict]} | {md_escape(p.text)} | {evidence} | {md_escape(p.cite or '')} |")
+            lines.append(f"| {TEXT_MARK[p.verdict]} | {md_escape(p.text)} | {evidence} | {md_escape(p.cite or '')} |")
         lines.append("")
         for m in final.misconceptions:
             lines += [f"- **Misconception:** you said {md_escape(quoted_claim(m.evidence))} {md_escape(m.correction)}"]
@@ -232,7 +232,6 @@ def to_markdown(records: list[SessionRecord], user: str | None) -> str:
 
 # Plain text (chat views) -------------------------------------------------------------------------
 
-PLAIN_MARK = {"covered": "✅", "partial": "🟡", "missed": "❌"}
 
 
 def question_text(q: QuestionRecord) -> str:
@@ -248,7 +247,7 @@ def question_text(q: QuestionRecord) -> str:
     final = q.final
     if final is not None:
         for p in final.points:
-            lines.append(f"{PLAIN_MARK[p.verdict]} {p.text}" + (f' — "{p.evidence}"' if p.evidence else ""))
+            lines.append(f"{EMOJI_MARK[p.verdict]} {p.text}" + (f' — "{p.evidence}"' if p.evidence else ""))
         for m in final.misconceptions:
             lines.append(f'⚠️ you said "{m.evidence}". {m.correction}')
     if q.read_more:

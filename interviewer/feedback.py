@@ -14,7 +14,6 @@ from interviewer.domain import Assessment, Question, Verdict
 from interviewer.session_state import SessionState
 from interviewer.text import reflow
 
-VERDICT_MARK = {Verdict.covered: "[x]", Verdict.partial: "[~]", Verdict.missed: "[ ]"}
 
 
 

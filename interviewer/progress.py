@@ -57,7 +57,7 @@ from rich.table import Table
 from interviewer.domain import Verdict
 from interviewer.history import QuestionRecord, SessionRecord
 from interviewer.rubrics import RubricBank
-from interviewer.selection import STRONG_SCORE, WEAK_SCORE
+from interviewer.labels import BAND_COLOUR, STRONG_SCORE, VERDICT_BAND, WEAK_SCORE
 
 TREND_THRESHOLD = 1.0
 DECAY = 0.5
@@ -430,7 +430,6 @@ def sparkline(values: list[float], *, width: int = 12) -> str:
 
 
 _ARROWS = {"improving": ("↑", "green"), "slipping": ("↓", "red"), "steady": ("→", "yellow")}
-_VERDICT_STYLE = {"covered": "green", "partial": "yellow", "missed": "red"}
 
 
 def _trend_cell(trend: float | None, direction: Direction) -> str:
@@ -475,7 +474,7 @@ def render_progress(console: Console, report: ProgressReport, *, points: int = 1
         weak.add_column("Last", no_wrap=True)
         weak.add_column("Read", ratio=3, overflow="fold")
         for p in report.weakest_points[:points]:
-            style = _VERDICT_STYLE[p.last_verdict]
+            style = BAND_COLOUR[VERDICT_BAND[p.last_verdict]]
             weak.add_row(f"{escape(_short(p.text, 80))} [dim]({escape(p.question_id)})[/dim]", escape(p.topic_title),
                          str(p.attempts), f"{p.mean_credit:.0%}", f"[{style}]{p.last_verdict}[/{style}]", escape(p.cite or "-"))
         console.print(weak)

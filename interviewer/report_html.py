@@ -20,9 +20,9 @@ from interviewer.domain import utcnow
 from interviewer.feedback import duration_label, grade_provenance
 from interviewer.highlight import evidence_marks, segments
 from interviewer.history import Exchange, GradeRecord, QuestionRecord, SessionRecord
+from interviewer.labels import SYMBOL_MARK, score_band
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-VERDICT_ICON = {"covered": "✓", "partial": "◐", "missed": "✗"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def score(value: float | None) -> str:
 def band(value: float | None) -> str:
     if value is None:
         return "none"
-    return "low" if value < 4 else "mid" if value < 7 else "high"
+    return score_band(value)
 
 
 def money(value: float | None) -> str:
@@ -185,7 +185,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(when=when, day=day, stamp=stamp, clock=clock, score=score, band=band, duration=duration_label, money=money)
     env.globals.update(
         marks_of=lambda q: evidence_marks(q.final), highlighted=highlighted, grades_by_seq=grades_by_seq, conversation=conversation,
-        provenance=grade_provenance, icon=VERDICT_ICON,
+        provenance=grade_provenance, icon=SYMBOL_MARK,
     )
     return env
 

@@ -6,6 +6,7 @@ rubric is looking at the YAML, not at a pydantic traceback.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -88,16 +89,48 @@ def yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
     return f"{where}: invalid YAML: {problem}"
 
 
+MAX_DATA_FILE_BYTES = 5_000_000  # the largest bank rubric is under 100 kB
+MAX_NESTING = 40  # levels of lists and mappings; a rubric needs about 8
+_BLOCK_PREFIX = re.compile(r"^(?:[ \t]|-[ \t])*")
+
+
+def nesting_problem(text: str) -> str | None:
+    """How the text nests deeper than ``MAX_NESTING``, found before parsing: the parser recurses
+    once per level, so a file of 50,000 "[" crashes the process instead of failing."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_NESTING:
+        return f"nested {deepest} levels deep in brackets (at most {MAX_NESTING})"
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(_BLOCK_PREFIX.match(line).group()) > 2 * MAX_NESTING:
+            return f"line {number} is indented or list-nested more than {MAX_NESTING} levels deep"
+    return None
+
+
 def read_yaml_mapping(path: Path, error: type[Exception], kind: str, expected: str) -> tuple[str, dict]:
-    """The text and parsed mapping of a YAML data file; ``error`` with a located message if not."""
+    """The text and parsed mapping of a YAML data file; ``error`` with a located message if not.
+    Size and nesting are bounded before parsing."""
     try:
+        size = path.stat().st_size
+        if size > MAX_DATA_FILE_BYTES:
+            raise error(f"{path}: a {kind} file of {size:,} bytes is too large (at most {MAX_DATA_FILE_BYTES:,})")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read {kind} file ({exc})") from None
+    too_deep = nesting_problem(text)
+    if too_deep:
+        raise error(f"{path}: not a {kind} file: {too_deep}")
     try:
         raw = yaml.load(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
         raise error(yaml_problem(path, exc)) from None
+    except RecursionError:
+        raise error(f"{path}: not a {kind} file: nested too deeply to read") from None
     if not isinstance(raw, dict):
         raise error(f"{path}: a {kind} file must be a mapping with {expected}")
     return text, raw

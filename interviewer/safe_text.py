@@ -5,7 +5,8 @@ confused model (or one echoing a hostile answer) can write ANSI escape sequences
 screen, recolour or retitle the terminal, OSC 8 hyperlinks, raw C0/C1 control characters, or bidi
 overrides that make text display in another order than it reads. ``sanitise`` removes all of them
 (newline and tab stay); ``StreamSanitiser`` does the same for text arriving in pieces, where a
-sequence can be split between two pieces.
+sequence can be split between two pieces. ``hide_credentials`` does the same for what we print
+ourselves: an endpoint URL with a password or key in it.
 """
 
 from __future__ import annotations
@@ -70,3 +71,15 @@ class StreamSanitiser:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return sanitise(held)
+
+
+# A URL's user:password@ part, and query parameters that carry a secret.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#@]+@")
+_URL_SECRET_PARAM = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|sig)=)[^&#\s]+")
+
+
+def hide_credentials(text: str) -> str:
+    """Text that may hold a URL (an endpoint, an error quoting it) with the URL's credentials
+    replaced by ``***``: ``http://user:SECRET@host/v1?api_key=...`` is announced on screens and in
+    logs, and neither may show the secret."""
+    return _URL_SECRET_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", text))

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from interviewer.domain import Question, SessionOptions
-
-STRONG_SCORE = 7.5
-WEAK_SCORE = 4.0
+from interviewer.labels import STRONG_SCORE, WEAK_SCORE
 
 
 def next_difficulty(current: int, last_score: float | None) -> int:

@@ -29,6 +29,7 @@ from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, 
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
 
 HEAD_REVISION = "0003"
+MIN_ID_PREFIX = 4  # shortest id prefix that names an interview (listings print 8 characters)
 
 _SESSIONS = SessionRow.__table__
 _TURNS = TurnRow.__table__
@@ -408,8 +409,9 @@ class Store:
             return self._to_session(row) if row else None
 
     def find_session(self, prefix: str, user_key: str | None = None) -> Session | None:
-        """A session by full id or unique id prefix (as printed in listings)."""
-        if not prefix or not all(c in "0123456789abcdef" for c in prefix.lower()):
+        """A session by full id or unique id prefix (as printed in listings) of at least
+        ``MIN_ID_PREFIX`` characters: "a" would pick whichever interview happens to be alone."""
+        if len(prefix) < MIN_ID_PREFIX or not all(c in "0123456789abcdef" for c in prefix.lower()):
             return None
         query = select(_SESSIONS).where(_SESSIONS.c.id.startswith(prefix.lower()))
         if user_key is not None:

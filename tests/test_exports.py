@@ -222,6 +222,18 @@ async def test_another_users_interview_is_out_of_reach(history) -> None:
     assert store.get_session(theirs.id) is not None
 
 
+def test_an_id_prefix_too_short_to_name_one_interview_is_refused(history) -> None:
+    store, mine, _ = history
+    for command in (["show", mine[0].id[:1]], ["delete", mine[0].id[:3], "--yes"]):
+        result = run("transcripts", *command)
+        assert result.returncode == 1 and "too short to name one interview" in result.stderr
+        assert "at least 4 characters" in result.stderr
+    assert store.get_session(mine[0].id) is not None  # nothing was deleted
+    assert store.find_session(mine[0].id[:3], user_key="tester") is None
+    if not any(s.id.startswith(mine[0].id[:4]) for s in mine[1:]):  # random ids: almost always unique at 4
+        assert store.find_session(mine[0].id[:4], user_key="tester") == store.get_session(mine[0].id)
+
+
 def test_bad_requests_get_one_line(isolated_data_dir: Path) -> None:
     assert "choose one of md, json, html" in run("transcripts", "export", "--all", "--format", "pdf").stderr
     assert "use a date like 2026-11-01" in run("transcripts", "list", "--since", "last tuesday").stderr

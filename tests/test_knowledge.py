@@ -98,6 +98,23 @@ def test_bad_files_are_reported_by_path_and_skipped(kb: KnowledgeBase, corpus: P
     assert report.added == 4                                          # the good files still went in
 
 
+def test_links_out_of_the_folder_are_not_followed(kb: KnowledgeBase, corpus: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "shadow.md"
+    secret.parent.mkdir()
+    secret.write_text("# Private\n\nroot:SECRET-HASH-LINE:19000:0:99999:7:::\n")
+    (corpus / "x.md").symlink_to(secret)
+    (corpus / "linked-dir").symlink_to(secret.parent, target_is_directory=True)
+    (corpus / "again.txt").symlink_to(corpus / "metrics.txt")           # a link that stays inside is read
+    report = kb.ingest([corpus])
+    reasons = {Path(path).name: reason for path, reason in report.problems}
+    assert reasons["x.md"] == f"a link to a file outside {corpus}: not followed"
+    assert reasons.get("shadow.md", "not followed").endswith("not followed")  # a linked folder is not entered
+    assert report.files == 5 and report.added + report.unchanged == 5  # the corpus and the inside link (same text)
+    assert not [hit for hit in kb.search("SECRET-HASH-LINE root", k=5) if "SECRET" in hit.text]
+    named = kb.ingest([corpus / "x.md"])                              # a file named explicitly is the user's choice
+    assert named.added == 1 and not named.problems
+
+
 def test_interrupted_ingest_leaves_a_consistent_collection(kb: KnowledgeBase, corpus: Path) -> None:
     calls = []
 

@@ -54,6 +54,12 @@ def test_ingest_then_search_with_citations(notes: Path) -> None:
 def test_ingest_of_a_missing_path_and_an_empty_collection(tmp_path: Path) -> None:
     result = cli("ingest", str(tmp_path / "nowhere"), "-c", "mine")
     assert "no such file or folder" in result.stderr
+    assert result.returncode == 1 and "nothing was ingested from" in result.stderr  # a script sees the failure
+    only_broken = tmp_path / "only-broken"
+    only_broken.mkdir()
+    (only_broken / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    skipped = cli("ingest", str(only_broken), "-c", "mine")
+    assert skipped.returncode == 1 and "every file was skipped" in skipped.stderr and "Traceback" not in skipped.stderr
     empty = cli("search", "anything", "-c", "never-filled")
     assert empty.returncode == 1 and "is empty" in empty.stderr
     bad = cli("search", "anything", "-c", "../x")

@@ -50,6 +50,44 @@ def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
         load_rubric_file(bad)
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("topic: x\nquestions: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested 50000 levels deep in brackets"),
+        ("topic: x\nquestions: " + "{a: " * 1_000 + "1" + "}" * 1_000 + "\n", "nested 1000 levels deep in brackets"),
+        ("topic: x\nquestions:\n" + "- " * 5_000 + "x\n", "line 3 is indented or list-nested more than 40 levels"),
+    ],
+)
+def test_a_file_nested_absurdly_deep_is_refused_before_parsing(tmp_path: Path, text: str, why: str) -> None:
+    """Parsing recurses per level: 50,000 levels crashed the process, 1,000 raised RecursionError."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text(text)
+    with pytest.raises(RubricError) as info:
+        load_rubric_file(deep)
+    assert str(info.value).startswith(f"{deep}: not a rubric file: ")
+    assert why in str(info.value)
+
+
+def test_a_huge_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("topic: x\nquestions: []\n# " + "x" * 6_000_000 + "\n")
+    with pytest.raises(RubricError, match=r"huge.yaml: a rubric file of 6,000,0\d\d bytes is too large"):
+        load_rubric_file(huge)
+
+
+def test_rubrics_list_with_a_hostile_file_prints_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "deep.yaml").write_text("topic: x\nquestions: " + "[" * 50_000 + "\n")
+    result = subprocess.run([sys.executable, "-m", "interviewer", "rubrics", "check", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert result.returncode == 1  # not 139 (a segfault) and not 70 (an internal error)
+    assert "not a rubric file: nested 50000 levels deep" in " ".join(result.stderr.split()) + " ".join(result.stdout.split())
+    assert "Traceback" not in result.stderr
+
+
 def test_duplicate_question_ids_across_files_are_rejected(tmp_path: Path) -> None:
     text = (FIXTURES / "tiny.yaml").read_text()
     (tmp_path / "a.yaml").write_text(text)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from interviewer.safe_text import hide_credentials
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list at import
 
 log = logging.getLogger(__name__)
@@ -256,6 +258,7 @@ def _classify(exc: Exception, timeout: float) -> tuple[str, str, bool]:
 def _scrub(text: str, secret: str | None) -> str:
     if secret:
         text = text.replace(secret, "***")
+    text = hide_credentials(text)
     return re.sub(r"(sk|xox[abp]|key)-[A-Za-z0-9_-]{8,}", r"\1-***", text)
 
 

@@ -78,14 +78,21 @@ class IngestReport:
 
 
 def iter_files(paths: Iterable[Path], problems: list[tuple[str, str]]) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs under the given files and folders; missing paths become problems."""
+    """(file, root) pairs under the given files and folders; missing paths become problems.
+
+    Inside a folder, a link that leads out of it is not followed: ``notes/x.md -> /etc/shadow``
+    would put a private file into search results and, with an LLM engine, into prompts. A file
+    named on the command line is the user's own choice and is read wherever it points."""
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_file():
             yield path, path.parent
         elif path.is_dir():
+            inside = path.resolve()
             for found in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                if file_kind(found) is None:
+                if not found.resolve().is_relative_to(inside):
+                    problems.append((str(found), f"a link to a file outside {path}: not followed"))
+                elif file_kind(found) is None:
                     problems.append((str(found), "unsupported file type"))
                 else:
                     yield found, path
