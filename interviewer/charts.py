@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from html import escape
 
+from interviewer.labels import score_band
+from interviewer.scoring import MAX_SCORE
+
 WIDTH = 720
 BAR_ROW = 26
 LABEL_W = 250
@@ -68,7 +71,7 @@ def bar_chart(items: Sequence[tuple[str, float]], *, max_value: float = 10, titl
         shown = min(max(float(value), 0.0), float(max_value))
         y = top + BAR_ROW * i
         w = plot_w * shown / max_value if max_value else 0.0
-        band = "low" if shown < max_value * 0.4 else "mid" if shown < max_value * 0.7 else "high"
+        band = score_band(MAX_SCORE * shown / max_value) if max_value else "low"  # the badges' bands, on a 0-10 scale
         parts.append(
             f'<g class="row"><title>{_esc(label)}: {value:.1f} of {_n(max_value)}</title>'
             f'<text class="label" x="{plot_x - 8}" y="{y + 17}" text-anchor="end">{_esc(_clip(label))}</text>'

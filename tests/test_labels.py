@@ -8,6 +8,7 @@ import pytest
 
 from interviewer.adapters.discord_render import _colour
 from interviewer import labels, report_html, selection
+from interviewer.charts import bar_chart
 
 
 @pytest.mark.parametrize(
@@ -18,6 +19,8 @@ def test_every_channel_puts_a_score_in_the_same_band(score: float, band: str) ->
     assert report_html.band(score) == band  # the report once called 7.0-7.4 high while the chat said mid
     expected = {"high": discord.Colour.green(), "mid": discord.Colour.gold(), "low": discord.Colour.red()}[band]
     assert _colour(score) == expected
+    assert f'class="bar {band}"' in bar_chart([("topic", score)])  # the chart's bar colour too
+    assert f'class="bar {band}"' in bar_chart([("topic", score / 2)], max_value=5)
 
 
 def test_the_next_question_adapts_on_the_same_bands() -> None:
