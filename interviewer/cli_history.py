@@ -53,8 +53,8 @@ def _one_session(store, session_id: str, user: str):
     from interviewer.store import MIN_ID_PREFIX
 
     if len(session_id.strip()) < MIN_ID_PREFIX:
-        raise UserError(f"'{session_id}' is too short to name one interview: give at least {MIN_ID_PREFIX} characters "
-                        "of its id (see 'interviewer transcripts list')")
+        raise UserError(f"no interview '{session_id}': an id prefix needs at least {MIN_ID_PREFIX} characters "
+                        "(see 'interviewer transcripts list')")
     session = store.find_session(session_id.strip(), user_key=user)
     if session is None:  # someone else's id looks exactly like a missing one
         raise UserError(f"no interview '{session_id}' of user {user} (see 'interviewer transcripts list')")

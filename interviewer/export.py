@@ -6,6 +6,7 @@ queries however many sessions are exported, so a whole history exports in second
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -57,6 +58,15 @@ def export_path(output: Path, data_dir: Path, *, anywhere: bool = False, cwd: Pa
     - system directories (/etc, /usr, /var, ...) are refused always, as is a target that exists
       and is not a regular file (a device, a directory).
     """
+    try:
+        return _checked_export_path(output, data_dir, anywhere=anywhere, cwd=cwd)
+    except OSError as exc:  # a name too long for the file system, a folder we may not look into
+        shown = str(output) if len(str(output)) <= 80 else f"{str(output)[:60]}...{str(output)[-15:]}"
+        fix = "; choose a shorter file name" if exc.errno == errno.ENAMETOOLONG else ""
+        raise OutputPathError(f"{shown}: {exc.strerror or exc}{fix}") from None
+
+
+def _checked_export_path(output: Path, data_dir: Path, *, anywhere: bool, cwd: Path | None) -> Path:
     cwd = (cwd or Path.cwd()).resolve()
     expanded = output.expanduser()
     target = (cwd / expanded).resolve() if not expanded.is_absolute() else expanded.resolve()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shlex
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, inspect, make_url, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, utcnow
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
@@ -345,6 +346,14 @@ class Store:
                     if current_revision(self.engine) != HEAD_REVISION:
                         _upgrade_to_head(self.engine)
             except OperationalError as exc:
+                raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
+            except DatabaseError as exc:  # a file that is not SQLite: damaged, or some other file at that path
+                if sqlite and "not a database" in str(exc.orig):
+                    path = url.removeprefix("sqlite:///")
+                    raise StoreError(
+                        f"the transcript store {path} is not an SQLite database (damaged, or another file): "
+                        f"move it aside (mv {shlex.quote(path)} {shlex.quote(path + '.broken')}) and run again to start a new one"
+                    ) from None
                 raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
 
     def close(self) -> None:

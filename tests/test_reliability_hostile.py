@@ -249,6 +249,16 @@ def test_an_export_path_elsewhere_needs_force_path(recorded: str, tmp_path: Path
         export_path(Path("/etc/x.md"), data, cwd=tmp_path, anywhere=True)
 
 
+def test_an_export_name_too_long_for_the_file_system_gets_one_line(recorded: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = export(recorded, "-o", "a" * 300 + ".md")
+    assert isinstance(result.exception, UserError)  # one line, not an internal error claiming all is saved
+    message = str(result.exception)
+    assert "File name too long; choose a shorter file name" in message
+    assert len(message) < 150 and "..." in message  # the 300-character name is shortened in the message
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("a")]
+
+
 def test_an_export_inside_the_working_directory_is_written(recorded: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = export(recorded, "-o", "reports/../out/x.md")

@@ -46,6 +46,18 @@ def test_sqlite_runs_in_wal_mode_at_head_revision(tmp_path: Path) -> None:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
 
 
+def test_a_file_that_is_not_sqlite_gets_its_path_and_the_fix(tmp_path: Path) -> None:
+    damaged = tmp_path / "my data" / "interviewer.db"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"this is not an SQLite file, it was overwritten by something else" * 20)
+    with pytest.raises(StoreError) as info:
+        Store(f"sqlite:///{damaged}")
+    message = str(info.value)
+    assert message.startswith(f"the transcript store {damaged} is not an SQLite database")
+    assert f"mv '{damaged}' '{damaged}.broken'" in message and "SELECT" not in message and "sqlalche.me" not in message
+    assert damaged.read_bytes().startswith(b"this is not an SQLite file")  # nothing was overwritten
+
+
 def test_head_revision_constant_matches_the_migration_scripts() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
