@@ -123,3 +123,28 @@ def test_training_pairs_make_the_model_compare_polarity(bank, offline_engine: Of
     hand = {a["answer"] for a in attacks.hand_written(attacks.DATA_DIR).get("fluent_wrong", [])}
     assert len(hand) >= 25
     assert not any(statement in answer for _, statement, _ in rows for answer in hand)
+
+
+def test_the_detector_loads_only_after_the_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """transformers' lazy imports are not safe to race: with both loading at once on a fresh
+    terminal, the detector's import failed and every grade said "the learned contradiction check
+    is unavailable (ImportError ...)". The detector's thread waits for the embedder."""
+    import threading
+
+    from interviewer.engines import offline
+
+    embedder_ready = threading.Event()
+    loaded = threading.Event()
+
+    class SlowEmbedder:
+        def start(self) -> None:
+            pass
+
+        def wait(self, timeout: float | None = None) -> None:
+            embedder_ready.wait(30)
+
+    monkeypatch.setattr(offline, "shared_detector", loaded.set)
+    OfflineEngine(embedder=SlowEmbedder()).warm_up()  # type: ignore[arg-type]
+    assert not loaded.wait(0.5)  # still waiting for the embedder
+    embedder_ready.set()
+    assert loaded.wait(30)

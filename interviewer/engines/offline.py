@@ -201,7 +201,16 @@ class OfflineEngine:
     def warm_up(self) -> None:
         self.embedder.start()
         if self._detector == "packaged":  # loaded while the candidate reads the first question
-            threading.Thread(target=shared_detector, name="detector-load", daemon=True).start()
+            threading.Thread(target=self._load_detector, name="detector-load", daemon=True).start()
+
+    def _load_detector(self) -> None:
+        """After the embedder: transformers' lazy imports are not safe to race from two threads
+        (the detector's import failed with ImportError while sentence-transformers was loading)."""
+        try:
+            self.embedder.wait()
+        except EmbedderError:
+            return  # reported on the grading call
+        shared_detector()
 
     def prepare(self, question: Question) -> None:
         """Embed the question's rubric texts in the background while the candidate types."""
