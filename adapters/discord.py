@@ -27,7 +27,7 @@ from interviewer.config import ConfigError
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
 from interviewer.export import to_text
-from interviewer.replies import Reply
+from interviewer.replies import Reply, failed_turn
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,12 @@ def controls(session_id: str) -> discord.ui.View:
     return view
 
 
+def _where(place: Any) -> str:
+    """How to point the user at the place of their interview: a channel or thread by its
+    mention; a DM, which has no mention, in words."""
+    return "our direct messages" if isinstance(place, discord.DMChannel) else place.mention
+
+
 class DiscordChannel:
     """The interview behaviour of the bot, independent of how it is connected (testable alone)."""
 
@@ -94,11 +100,11 @@ class DiscordChannel:
             return
         key = session_key(place.id)
         if await self.interviewer.active_session(key) is not None:
-            await interaction.followup.send(f"An interview is already running in {place.mention}.", ephemeral=True)
+            await interaction.followup.send(f"An interview is already running in {_where(place)}.", ephemeral=True)
             return
         _, reply = await self.interviewer.start(user_key=user_key(interaction.user.id), channel=CHANNEL, options=options, session_key=key)
         await self._deliver(place, key, reply)
-        await interaction.followup.send(f"Your interview is in {place.mention}. Answer there.", ephemeral=True)
+        await interaction.followup.send(f"Your interview is in {_where(place)}. Answer there.", ephemeral=True)
 
     async def history(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -210,9 +216,7 @@ class DiscordChannel:
             reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
         except Exception as exc:
             log.exception("interview turn failed")
-            reply = Reply().add(
-                "error", f"Sorry, something went wrong on my side ({type(exc).__name__}). What you sent is saved; send `repeat` to carry on."
-            )
+            reply = failed_turn(exc)
         await self._send(place, reply)
 
     async def _deliver(self, place: Any, key: str, reply: Reply) -> None:

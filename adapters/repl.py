@@ -196,14 +196,22 @@ class TerminalInput:
             prompt_continuation="… ",
         )
 
-    async def read(self) -> str | None:
-        """The next message, or None at end of input."""
+    async def read(self, draft: str = "") -> str | None:
+        """The next message, or None at end of input; a terminal starts the input box with
+        ``draft`` (an answer the interview could not take, to send again or edit)."""
         if self._prompt is not None:
             try:
-                return (await self._prompt.prompt_async("› ")).strip()
+                return (await self._prompt.prompt_async("› ", default=draft)).strip()
             except EOFError:
                 return None
         return await asyncio.to_thread(next, self._paragraphs, None)
+
+
+def shown_prompt(reply: Reply, before: int | None) -> int | None:
+    """The seq of the last question or follow-up a reply shows (``before`` if it shows none):
+    the prompt the candidate's next answer is meant for."""
+    asked = [m.data["prompt_seq"] for m in reply.messages if m.kind in ("question", "follow_up") and m.data.get("prompt_seq")]
+    return asked[-1] if asked else before
 
 
 async def run_session(
@@ -215,9 +223,11 @@ async def run_session(
     source = TerminalInput(stdin)
     renderer.render(first)
     reply = first
+    prompt: int | None = None  # the seq of the question or follow-up on screen
+    draft = ""
     while not reply.finished:
         try:
-            text = await source.read()
+            text = await source.read(draft)
         except KeyboardInterrupt:
             text = None
         if text is None:
@@ -229,8 +239,12 @@ async def run_session(
         if not source.interactive:
             shown = text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
             console.print(Text(f"› {shown}", style="bold blue"))
-        turn = Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL)
+        prompt = shown_prompt(reply, prompt)
+        turn = Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL, prompt_seq=prompt)
         with renderer.live_utterance() as on_utterance:
             reply = await interviewer.handle(turn, on_utterance=on_utterance)
         renderer.render(reply)
+        # An answer typed under a prompt another window had moved past was not taken: offer it
+        # again in the input box rather than make the candidate type it twice.
+        draft = text if any(m.data.get("reason") == "moved_on" for m in reply.messages) else ""
     return reply

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from interviewer.adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.replies import Reply
+from interviewer.replies import Reply, failed_turn
 
 log = logging.getLogger(__name__)
 
@@ -237,11 +237,7 @@ class SlackChannel:
                     return
             except Exception as exc:
                 log.exception("interview turn failed")
-                reply = Reply().add(
-                    "error",
-                    f"Sorry, something went wrong on my side ({type(exc).__name__}). What you sent is saved; "
-                    "send `repeat` to carry on.",
-                )
+                reply = failed_turn(exc)
             await self._post(client, channel, thread, reply)
 
     async def _deliver(self, client, channel: str, thread: str, key: str, reply: Reply) -> None:

@@ -400,6 +400,8 @@ def db_current() -> None:
 
 def main() -> None:
     """Entry point: run the typer app, turning known errors into one line each."""
+    from sqlalchemy.exc import DBAPIError
+
     from interviewer.store import StoreError
 
     _log_to_file()
@@ -410,6 +412,12 @@ def main() -> None:
         _exit(1)
     except typer.Abort:
         _exit(130)
+    except DBAPIError as exc:  # the store failed mid-run: disk full, read-only, damaged, server gone
+        from interviewer.store import failure_message
+
+        _log_crash()
+        err_console.print(f"[bold red]error:[/bold red] {escape(failure_message(exc, _database_url()))}", soft_wrap=True)
+        _exit(1)
     except Exception as exc:  # click usage errors carry their own exit code and message
         import click
 
@@ -421,10 +429,18 @@ def main() -> None:
         log_path = _log_crash()
         err_console.print(
             f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:200])}. "
-            f"Your answers are saved; details in {log_path}"
+            f"Answers stored before this are kept; details in {log_path}"
         )
         _exit(70)
     _exit(0)
+
+
+def _database_url() -> str:
+    """The configured store's URL, for a message about it (a placeholder if even that fails)."""
+    try:
+        return _settings().resolved_database_url
+    except Exception:  # the settings were read before the store failed; this is only a fallback
+        return "the transcript store"
 
 
 def _exit(code: int) -> None:

@@ -76,14 +76,16 @@ class ContradictionModel:
 
         if not pairs:
             return np.zeros((0, 3), dtype=np.float32)
-        out = []
+        # Batches of pairs of similar length: each batch is padded to its longest pair.
+        order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][0]) + len(pairs[k][1]))
+        out = np.zeros((len(pairs), 3), dtype=np.float32)
         with self._lock, torch.inference_mode():
-            for k in range(0, len(pairs), BATCH):
-                batch = pairs[k : k + BATCH]
-                enc = self.tokenizer([p[0] for p in batch], [p[1] for p in batch], padding=True, truncation=True,
+            for k in range(0, len(order), BATCH):
+                rows = order[k : k + BATCH]
+                enc = self.tokenizer([pairs[r][0] for r in rows], [pairs[r][1] for r in rows], padding=True, truncation=True,
                                      max_length=MAX_TOKENS, return_tensors="pt")
-                out.append(torch.softmax(self.model(**enc).logits, dim=-1).numpy())
-        return np.concatenate(out)
+                out[rows] = torch.softmax(self.model(**enc).logits, dim=-1).numpy()
+        return out
 
 
 _shared: ContradictionModel | None = None

@@ -147,7 +147,7 @@ class Interviewer:
         async with self._working_on(session):
             token = _utterance_sink.set(on_utterance)  # per task: concurrent sessions never share a sink
             try:
-                return await self._handle(session, turn.text, event_id)
+                return await self._handle(session, turn.text, event_id, turn.prompt_seq)
             finally:
                 _utterance_sink.reset(token)
 
@@ -185,12 +185,12 @@ class Interviewer:
             before = len(reply.messages)
             await self._progress(session, reply)
             if len(reply.messages) == before:  # nothing new to say: repeat the open prompt
-                self._repeat(await self._state(session), reply)
+                self._repeat(session, await self._state(session), reply)
         return reply
 
     # turn handling ------------------------------------------------------------------------
 
-    async def _handle(self, session: Session, text: str, event_id: str | None) -> Reply:
+    async def _handle(self, session: Session, text: str, event_id: str | None, prompt_seq: int | None = None) -> Reply:
         reply = Reply(session_id=session.id)
         state = await self._state(session)
         if state.finished:
@@ -209,7 +209,7 @@ class Interviewer:
         if command == "help":
             return reply.add("help", help_text())
         if command == "repeat":
-            self._repeat(state, reply)
+            self._repeat(session, state, reply)
             return reply
         if command == "end":
             await self._append(session, role="candidate", kind="command", text="end", event_id=event_id)
@@ -218,6 +218,14 @@ class Interviewer:
         current = state.current
         if current is None:
             await self._progress(session, reply)
+            return reply
+        if prompt_seq is not None and prompt_seq != current.prompt_seq and command != "end":
+            # Typed in a window showing an earlier prompt (another window, or a crash recovery,
+            # moved the interview on): filing it under the current question would grade it
+            # against a rubric the candidate never saw.
+            reply.add("notice", "This interview moved on in another window, so that answer was not recorded. "
+                      "Here is where it stands now; send your answer again if it fits:", reason="moved_on")
+            self._repeat(session, state, reply)
             return reply
         if command == "hint":
             await self._hint(session, current, reply)
@@ -367,11 +375,12 @@ class Interviewer:
                 text, source = assessment.utterance, "model"
             else:
                 text, source = f"{self._acknowledgement(assessment, current.previous_assessment)} {gap.follow_up}".strip(), "rubric"
-            await self._append(
+            asked = await self._append(
                 session, role="interviewer", kind="follow_up", text=text, question_id=question.id,
                 meta={"point_id": gap.id, "focus": open_points, "score_so_far": assessment.score, "source": source},
             )
-            reply.add("follow_up", text, question_id=question.id, point_id=gap.id, score_so_far=assessment.score)
+            reply.add("follow_up", text, question_id=question.id, point_id=gap.id, score_so_far=assessment.score,
+                      prompt_seq=asked.seq if asked is not None else None)
             reply.buttons = BUTTONS
             return
         data = scorecard_data(question, assessment, skipped=current.skipped, hints=len(current.hinted))
@@ -450,14 +459,16 @@ class Interviewer:
         reply.add("hint", f"Hint: {point.hint}", point_id=point.id)
         reply.buttons = BUTTONS
 
-    def _repeat(self, state: SessionState, reply: Reply) -> None:
+    def _repeat(self, session: Session, state: SessionState, reply: Reply) -> None:
         current = state.current
         if current is None:
             reply.add("notice", "There is no open question right now.")
             return
         question = self._question(current.question_id)
         kind = "follow_up" if current.prompt_kind == "follow_up" else "question"
-        reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state))
+        planned = len(session.options.question_ids) or session.options.questions
+        reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state, planned),
+                  prompt_seq=current.prompt_seq)
         reply.buttons = BUTTONS
 
     async def _ask_next(self, session: Session, state: SessionState, reply: Reply) -> bool:
@@ -488,8 +499,9 @@ class Interviewer:
         meta = {"topic": question.topic, "difficulty": question.difficulty, "index": index, "total": planned}
         if question.generated:  # not in any bank: keep it with the transcript so resume finds it
             meta["question"] = question.model_dump(mode="json")
-        await self._append(session, role="interviewer", kind="question", text=question.text, question_id=question.id, meta=meta)
-        reply.add("question", question.text, **self._question_data(question, index, state, planned))
+        asked = await self._append(session, role="interviewer", kind="question", text=question.text, question_id=question.id, meta=meta)
+        reply.add("question", question.text, **self._question_data(question, index, state, planned),
+                  prompt_seq=asked.seq if asked is not None else None)
         reply.buttons = BUTTONS
         return True
 

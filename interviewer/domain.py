@@ -218,6 +218,10 @@ class Turn(BaseModel):
     user_key: str
     text: str
     channel: str = "repl"
+    # The seq of the question or follow-up the candidate was looking at (the ``prompt_seq`` of
+    # the message that asked it). With it, an answer typed in a window that another window has
+    # moved past is refused instead of being filed under a question the candidate never saw.
+    prompt_seq: int | None = None
 
 
 Role = Literal["candidate", "interviewer", "system"]

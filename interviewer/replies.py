@@ -52,3 +52,14 @@ def parse_command(text: str) -> str | None:
     aliases = {"quit": "end", "exit": "end", "stop": "end", "next": "skip", "pass": "skip", "?": "help"}
     word = aliases.get(word, word)
     return word if word in COMMANDS else None
+
+
+def failed_turn(exc: BaseException) -> Reply:
+    """What a chat channel answers when handling a message failed on our side. Honest about what
+    may be lost: the failure may have come before the message was stored (the database was
+    unreachable), so it never claims the message was saved."""
+    return Reply().add(
+        "error",
+        f"Sorry, something went wrong on my side ({type(exc).__name__}), and your last message may not have been saved. "
+        "Send `repeat` to see where the interview stands, and send your message again if it is needed.",
+    )

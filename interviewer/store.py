@@ -11,20 +11,22 @@ session exclusive across all of them (see ``_Ownership`` for the choice of mecha
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import shlex
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, inspect, make_url, select, text, update
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 
 from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, utcnow
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow
@@ -81,6 +83,63 @@ def _assessment(row: Mapping[str, Any]) -> Assessment:
 
 class StoreError(Exception):
     """The store cannot be opened or written; the message is shown to the user as is."""
+
+
+def failure_message(exc: BaseException, url: str, *, writing: bool = True) -> str:
+    """One line for a database error met while using the store: what failed, where, and the fix.
+    Whatever the user gave before the failing statement was committed; whatever that statement
+    carried was not, and the message says so (``writing``) instead of claiming all was saved."""
+    reason = _one_line(getattr(exc, "orig", None) or exc)
+    lowered = reason.lower()
+    sqlite = url.startswith("sqlite:///")
+    where = url.removeprefix("sqlite:///") if sqlite else _shown(url)
+    folder = str(Path(where).parent) if sqlite else where
+    if "disk is full" in lowered or "no space left" in lowered:
+        cause = f"the disk holding {where} is full: free some space there"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open database file" in lowered or "permission denied" in lowered:
+        cause = (f"{where} cannot be written: make {folder} writable, or point INTERVIEWER_DATABASE_URL "
+                 "at a place that is")
+    elif "malformed" in lowered or "not a database" in lowered:
+        cause = (f"{where} is damaged: move it aside (mv {shlex.quote(where)} {shlex.quote(where + '.broken')}) "
+                 "and run again to start a new one")
+    elif not sqlite:
+        cause = f"the database server at {where} failed or cannot be reached ({reason}): check that it is running"
+    else:
+        cause = f"the transcript store {where} failed ({reason})"
+    if not writing:
+        return f"cannot open the transcript store: {cause}."
+    return (f"{cause}. Everything stored before this was kept; what was being written when it happened "
+            "(your last answer, if you had just given one) was NOT saved. Then run 'interviewer resume' to go on.")
+
+
+RECONNECT_PAUSES = (0.05, 0.3, 1.0, 3.0)
+"""Seconds to wait before each new attempt at a statement whose server connection was lost (a
+restart, a failover, an idle timeout): about 4 s in all, then the error goes to the user."""
+
+Result = TypeVar("Result")
+
+
+def _lost_connection(exc: DBAPIError) -> bool:
+    return bool(exc.connection_invalidated)
+
+
+def reconnecting(method: Callable[..., Result]) -> Callable[..., Result]:
+    """Run a store method again on a fresh connection when the server dropped the one it ran on.
+    Only for methods that are safe to repeat: reads, and writes that a unique key or their own
+    check keeps from being applied twice."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Result:
+        for pause in RECONNECT_PAUSES:
+            try:
+                return method(*args, **kwargs)
+            except DBAPIError as exc:
+                if not _lost_connection(exc):
+                    raise
+                time.sleep(pause)
+        return method(*args, **kwargs)
+
+    return run
 
 
 def _shown(url: str) -> str:
@@ -235,6 +294,7 @@ class _Ownership:
     def __exit__(self, *_exc: object) -> None:
         self.release()
 
+    @reconnecting
     def _advisory(self) -> Any:
         connection = self._store.lock_engine.connect()
         try:
@@ -246,8 +306,12 @@ class _Ownership:
             raise
 
         def release() -> None:
-            connection.rollback()  # ends the transaction, and the lock with it
-            connection.close()
+            try:
+                connection.rollback()  # ends the transaction, and the lock with it
+            except DBAPIError:  # the server had already closed the connection: the lock went with it
+                pass
+            finally:
+                connection.close()
 
         return release
 
@@ -259,7 +323,13 @@ class _Ownership:
         # sessions there are; two sessions sharing a stripe only take turns, rarely.
         stripe = int(hashlib.sha1(self._session_id.encode()).hexdigest()[:8], 16) % LOCK_STRIPES
         name = f"{stripe:04x}"
-        handle = open(folder / name, "a+b")  # noqa: SIM115 - closed by release()
+        try:
+            handle = open(folder / name, "a+b")  # noqa: SIM115 - closed by release()
+        except OSError as exc:  # a data folder made read-only after the store was created
+            raise StoreError(
+                f"cannot use the transcript store: its lock file {folder / name} cannot be opened ({exc.strerror}): "
+                f"make {folder} writable"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -315,7 +385,9 @@ class Store:
                 raise StoreError(f"cannot open the transcript store at {url!r}: {exc.strerror} ({folder})") from None
         self.url = url
         try:
-            self.engine = create_engine(url, future=True)
+            # A pooled connection the server has since closed (a restart, a failover, an idle
+            # timeout) is tested and replaced before use, not handed to the next statement.
+            self.engine = create_engine(url, future=True, pool_pre_ping=True)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {exc}") from None
         sqlite = self.engine.dialect.name == "sqlite"
@@ -326,7 +398,7 @@ class Store:
         # that many sessions at once never starve the statements of connections, and a bounded
         # one, so that several replicas together stay under the server's max_connections.
         self.lock_engine: Engine | None = (
-            create_engine(url, pool_size=LOCK_CONNECTIONS, max_overflow=0, pool_timeout=LOCK_WAIT_SECONDS)
+            create_engine(url, pool_size=LOCK_CONNECTIONS, max_overflow=0, pool_timeout=LOCK_WAIT_SECONDS, pool_pre_ping=True)
             if self.engine.dialect.name == "postgresql" else None
         )
         # Waiting for a hold blocks a thread; these threads are the ownership's own, never the
@@ -335,7 +407,14 @@ class Store:
             ThreadPoolExecutor(max_workers=LOCK_CONNECTIONS, thread_name_prefix="interviewer-hold")
             if self.lock_engine is not None else None
         )
-        self.lock_dir: Path | None = _lock_dir(url) if sqlite else None
+        try:
+            self.lock_dir: Path | None = _lock_dir(url) if sqlite else None
+        except OSError as exc:  # a read-only folder, or a file where the lock folder goes
+            where = exc.filename or url
+            raise StoreError(
+                f"cannot open the transcript store: {where} cannot be created ({exc.strerror}): make its folder "
+                "writable and remove anything else at that path, or point INTERVIEWER_DATABASE_URL at a place that is"
+            ) from None
         if auto_migrate:
             try:
                 # The whole first look at a SQLite file, its first connection included, happens under
@@ -346,7 +425,7 @@ class Store:
                     if current_revision(self.engine) != HEAD_REVISION:
                         _upgrade_to_head(self.engine)
             except OperationalError as exc:
-                raise StoreError(f"cannot open the transcript store at {_shown(url)!r}: {_one_line(exc.orig)}") from None
+                raise StoreError(failure_message(exc, url, writing=False)) from None
             except DatabaseError as exc:  # a file that is not SQLite: damaged, or some other file at that path
                 if sqlite and "not a database" in str(exc.orig):
                     path = url.removeprefix("sqlite:///")
@@ -412,11 +491,13 @@ class Store:
             db.execute(_INSERT_SESSION, row)
         return self._to_session(row)
 
+    @reconnecting
     def get_session(self, session_id: str) -> Session | None:
         with self.engine.connect() as db:
             row = db.execute(_SESSION_BY_ID, {"session_id": session_id}).mappings().first()
             return self._to_session(row) if row else None
 
+    @reconnecting
     def find_session(self, prefix: str, user_key: str | None = None) -> Session | None:
         """A session by full id or unique id prefix (as printed in listings) of at least
         ``MIN_ID_PREFIX`` characters: "a" would pick whichever interview happens to be alone."""
@@ -429,11 +510,13 @@ class Store:
             rows = db.execute(query.limit(2)).mappings().all()
             return self._to_session(rows[0]) if len(rows) == 1 else None
 
+    @reconnecting
     def active_session(self, session_key: str) -> Session | None:
         with self.engine.connect() as db:
             row = db.execute(_ACTIVE_AT_KEY, {"session_key": session_key}).mappings().first()
             return self._to_session(row) if row else None
 
+    @reconnecting
     def latest_unfinished(self, user_key: str, channel: str | None = None) -> Session | None:
         query = select(_SESSIONS).where(_SESSIONS.c.user_key == user_key, _SESSIONS.c.status == "active")
         if channel:
@@ -442,6 +525,7 @@ class Store:
             row = db.execute(query.order_by(_SESSIONS.c.updated_at.desc()).limit(1)).mappings().first()
             return self._to_session(row) if row else None
 
+    @reconnecting
     def finish_session(self, session_id: str) -> None:
         now = utcnow()
         with self._writing() as db:
@@ -494,6 +578,7 @@ class Store:
             for s in sessions
         ]
 
+    @reconnecting
     def seen_questions(self, user_key: str) -> dict[str, datetime]:
         """When the user was last asked each question, across all their sessions."""
         with self.engine.connect() as db:
@@ -513,7 +598,12 @@ class Store:
         meta: dict | None = None,
         event_id: str | None = None,
     ) -> TurnRecord | None:
-        """Append one turn and commit it. Returns None when ``event_id`` was already stored."""
+        """Append one turn and commit it. Returns None when ``event_id`` was already stored.
+
+        When the server connection is lost under the write, it is tried again on a fresh one,
+        unless the lost attempt had in fact committed (the connection went after the commit
+        reached the server), which is then returned as is: never stored twice."""
+        pauses = iter(RECONNECT_PAUSES)
         for _attempt in range(5):
             try:
                 with self._writing() as db:
@@ -522,7 +612,28 @@ class Store:
                 if event_id is not None and self.has_event(session_id, event_id):
                     return None
                 continue  # a concurrent writer took the same seq: read the new max and retry
+            except DBAPIError as exc:
+                pause = next(pauses, None)
+                if not _lost_connection(exc) or pause is None:
+                    raise
+                time.sleep(pause)
+                landed = self._just_stored(session_id, role, kind, text, question_id, event_id)
+                if landed is not None:
+                    return landed
         raise StoreError(f"could not append to session {session_id} after 5 attempts")
+
+    def _just_stored(
+        self, session_id: str, role: str, kind: str, text: str, question_id: str | None, event_id: str | None
+    ) -> TurnRecord | None:
+        """The session's last turn if it is this very turn, stored within the last minute."""
+        turns = self.turns(session_id)
+        if not turns:
+            return None
+        last = turns[-1]
+        same = (last.role, last.kind, last.text, last.question_id) == (role, kind, text, question_id)
+        if same and (event_id is None or self.has_event(session_id, event_id)) and (utcnow() - last.created_at).total_seconds() < 60:
+            return last
+        return None
 
     @staticmethod
     def _append(
@@ -548,15 +659,18 @@ class Store:
             question_id=question_id, meta=meta, created_at=now,
         )
 
+    @reconnecting
     def has_event(self, session_id: str, event_id: str) -> bool:
         """Whether a turn of the session was stored from this delivery (chat platforms redeliver)."""
         with self.engine.connect() as db:
             return db.execute(_HAS_EVENT, {"session_id": session_id, "event_id": event_id}).first() is not None
 
+    @reconnecting
     def turns(self, session_id: str) -> list[TurnRecord]:
         with self.engine.connect() as db:
             return self._turns(db, session_id)
 
+    @reconnecting
     def transcript(self, session_id: str) -> tuple[list[TurnRecord], dict[int, Assessment]]:
         """Turns and grades of a session, read together in one transaction."""
         with self.engine.connect() as db, db.begin():
@@ -575,6 +689,7 @@ class Store:
 
     # assessments --------------------------------------------------------------------------
 
+    @reconnecting
     def add_assessment(self, session_id: str, turn_seq: int, assessment: Assessment) -> bool:
         """Store the grade of one candidate turn; False if that turn was already graded."""
         row = assessment.model_dump(mode="json", include=_ASSESSMENT_FIELDS)
@@ -586,6 +701,7 @@ class Store:
             return False
         return True
 
+    @reconnecting
     def assessments(self, session_id: str) -> dict[int, Assessment]:
         """Grades of a session keyed by the seq of the candidate turn they grade."""
         with self.engine.connect() as db:

@@ -39,9 +39,8 @@ def thread(thread_id: int | None = None) -> MagicMock:
 
 
 def dm_channel() -> MagicMock:
-    place = MagicMock(spec=discord.DMChannel)
+    place = MagicMock(spec=discord.DMChannel)  # like the real class: no ``mention``
     place.id = next_id()
-    place.mention = f"<#{place.id}>"
     place.send = AsyncMock()
     return place
 

@@ -134,7 +134,7 @@ async def test_a_dm_is_used_when_no_thread_can_be_opened(rig) -> None:
     assert "What is omega?" in sent_texts(dm)[0]
     [summary] = store.list_sessions(f"discord:{owner.id}")
     assert summary.session.session_key == session_key(dm.id)
-    event.followup.send.assert_awaited_once_with(f"Your interview is in <#{dm.id}>. Answer there.", ephemeral=True)
+    event.followup.send.assert_awaited_once_with("Your interview is in our direct messages. Answer there.", ephemeral=True)
     await channel.on_message(message(owner, dm, "omega is the end, the last, greek"), BOT)
     assert sent_texts(dm)[1].startswith("Score 10.0/10")
 
@@ -199,6 +199,21 @@ async def test_a_failing_turn_is_reported_in_the_thread(rig) -> None:
     assert "Your answer is saved" in sent_texts(place)[1]
     session = store.active_session(session_key(place.id))
     assert [t.kind for t in store.turns(session.id)] == ["question", "answer"]
+
+
+async def test_a_turn_the_store_could_not_write_is_never_called_saved(rig, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    channel, _, _, store = rig
+    owner, place, _ = await started(rig)
+
+    def full(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO turns ...", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(store, "append_turn", full)
+    await channel.on_message(message(owner, place, "omega is the end"), BOT)
+    said = sent_texts(place)[1]
+    assert "may not have been saved" in said and "is saved" not in said and "INSERT" not in said
 
 
 def test_a_5000_character_feedback_is_split_within_discord_limits() -> None:

@@ -136,3 +136,118 @@ def test_list_sessions_reports_final_scores(any_store: Store) -> None:
     [summary] = store.list_sessions("u")
     assert (summary.questions, summary.average_score, summary.topics) == (1, 7.0, ["tiny"])
     assert store.list_sessions("someone-else") == []
+
+
+def _store_with_a_full_disk(path: Path) -> Store:
+    """A store whose SQLite connections may not grow the file by a single page: the error SQLite
+    gives on a full disk ("database or disk is full"), without filling a real disk."""
+    from sqlalchemy import event
+
+    store = Store(f"sqlite:///{path}")
+    store.engine.dispose()
+
+    @event.listens_for(store.engine, "connect")
+    def no_room(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+        cursor.close()
+
+    return store
+
+
+def test_a_full_disk_is_named_with_its_path_and_never_called_saved(tmp_path: Path) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from interviewer.store import failure_message
+
+    path = tmp_path / "data" / "interviewer.db"
+    store = _store_with_a_full_disk(path)
+    try:
+        with pytest.raises(DBAPIError) as info:
+            session = store.create_session(user_key="u", channel="test", options=SessionOptions())
+            store.append_turn(session.id, role="candidate", kind="answer", text="x" * 50_000)
+    finally:
+        store.close()
+    message = failure_message(info.value, f"sqlite:///{path}")
+    assert message.startswith(f"the disk holding {path} is full: free some space there.")
+    assert "was NOT saved" in message and "interviewer resume" in message
+    assert "INSERT" not in message and "sqlalche.me" not in message and "\n" not in message
+
+
+def test_other_store_failures_each_get_their_cause_and_fix() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from interviewer.store import failure_message
+
+    def error(text: str) -> OperationalError:
+        return OperationalError("INSERT INTO turns ...", {}, Exception(text))
+
+    url = "sqlite:////srv/data/interviewer.db"
+    assert failure_message(error("attempt to write a readonly database"), url).startswith(
+        "/srv/data/interviewer.db cannot be written: make /srv/data writable")
+    assert "mv /srv/data/interviewer.db /srv/data/interviewer.db.broken" in failure_message(error("database disk image is malformed"), url)
+    server = failure_message(error("terminating connection due to administrator command"), "postgresql+psycopg://me:SECRET@127.0.0.1/db")
+    assert server.startswith("the database server at postgresql+psycopg://me:***@127.0.0.1/db failed or cannot be reached")
+    assert "SECRET" not in server
+    assert failure_message(error("database or disk is full"), url, writing=False) == (
+        "cannot open the transcript store: the disk holding /srv/data/interviewer.db is full: free some space there.")
+
+
+FULL_DISK_CLI = '''
+import sys
+from sqlalchemy import Engine, event
+
+@event.listens_for(Engine, "connect")
+def no_room(dbapi_connection, _record):
+    if "sqlite" in type(dbapi_connection).__module__:
+        cursor = dbapi_connection.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages + 1}")
+        cursor.close()
+
+sys.argv = ["interviewer", *sys.argv[1:]]
+from interviewer.cli import main
+main()
+'''
+
+
+def test_practice_on_a_full_disk_says_which_answer_was_not_saved(isolated_data_dir: Path) -> None:
+    """The store fills up mid-interview: one line naming the file and the fix, exit 1, never
+    "internal error ... Your answers are saved"; the answers before it are in the store."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    made = subprocess.run([sys.executable, "-m", "interviewer", "transcripts", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr  # the store exists and is migrated, with room to spare no more
+    first = "Retrieval augmented generation retrieves passages from an index and puts them into the prompt."
+    answers = f"{first}\n\n{'A long answer that fills the disk. ' * 500}\n\n"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_CLI, "practice", "-n", "2", "-q", "rag-what-and-why"],
+                          input=answers, env=env, capture_output=True, text=True, timeout=240)
+    path = isolated_data_dir / "interviewer.db"
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "internal error" not in done.stderr
+    assert " ".join(done.stderr.split()).startswith(f"error: the disk holding {path} is full")
+    assert "was NOT saved" in " ".join(done.stderr.split())
+    store = Store(f"sqlite:///{path}")
+    try:
+        [summary] = store.list_sessions("tester")
+        answers_stored = [t.text for t in store.turns(summary.session.id) if t.role == "candidate"]
+    finally:
+        store.close()
+    assert answers_stored == [first]  # the first answer kept; the one the disk had no room for, reported
+
+
+def test_a_lock_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    """The folder of per-session lock files beside a SQLite store cannot be created (a read-only
+    data folder, or something else at that path): a StoreError naming it, not an internal error."""
+    database = tmp_path / "interviewer.db"
+    blocker = tmp_path / "interviewer.db.owners"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError) as info:
+        Store(f"sqlite:///{database}")
+    message = str(info.value)
+    assert message.startswith(f"cannot open the transcript store: {blocker} cannot be created")
+    assert "writable" in message and "Traceback" not in message

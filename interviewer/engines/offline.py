@@ -79,6 +79,11 @@ class GraderParams:
     def lex_weight(self) -> float:
         return 1.0 - self.sim_weight
 
+    def value(self, prose, sim, lex):  # type: ignore[no-untyped-def]  (floats or arrays alike)
+        """How well a unit states a point: similarity and cue coverage blended, scaled by how much
+        the unit is prose at all."""
+        return prose * (self.sim_weight * sim + self.lex_weight * lex)
+
     @classmethod
     def packaged(cls, **overrides: object) -> "GraderParams":
         """The fitted parameters shipped with the package (defaults if the file is absent)."""
@@ -337,9 +342,8 @@ class OfflineEngine:
         asked: list[tuple[str, int]] = []
         for point in points:
             conflicts = measured.conflicts.get(point.id, [None] * len(units))
-            value = {k: units[k].prose * (params.sim_weight * float(measured.point_sims[point.id][k])
-                                          + params.lex_weight * float(measured.point_lex[point.id][k])) for k in single}
-            ranked = sorted((k for k in single if value[k] >= params.partial and conflicts[k] is None), key=lambda k: -value[k])
+            values = unit_values(params, measured, point.id)
+            ranked = sorted((k for k in single if values[k] >= params.partial and conflicts[k] is None), key=lambda k: -values[k])
             asked += [(point.id, k) for k in ranked[:LEARNED_CANDIDATES]]
         if not asked:
             return
@@ -389,7 +393,7 @@ class OfflineEngine:
             tokens = words(text)
             for point in points:
                 sim = float((refs[point.id] @ vector).max())
-                value = unit.prose * (params.sim_weight * sim + params.lex_weight * point_lex(point, tokens))
+                value = params.value(unit.prose, sim, point_lex(point, tokens))
                 if value >= params.covered and sim >= best_as_written + MIRROR_MARGIN:
                     said, meant = contrasts[a].split("|")[0], contrasts[b].split("|")[0]
                     found[(point.id, k)] = Conflict("swap", f"{said} where it is {meant}")
@@ -461,6 +465,12 @@ LEARNED_CANDIDATES = 2  # sentences per point read by the learned detector
 # any point as written. On the bank, sentences naming one thing: 0.05 flags 135 of 365 sentences
 # of role-swapped model answers and 1 of 713 sentences of model answers and strong examples.
 MIRROR_MARGIN = 0.05
+
+
+def unit_values(params: GraderParams, measured: Measurements, point_id: str) -> np.ndarray:
+    """Every unit's value for a point (``GraderParams.value``)."""
+    prose = np.array([u.prose for u in measured.units])
+    return params.value(prose, measured.point_sims[point_id], measured.point_lex[point_id])
 
 
 def point_lex(point: RubricPoint, tokens: list[str]) -> float:
@@ -586,8 +596,7 @@ def decide(
     if not measured.units:
         return [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in points], []
     hits, wrong = _misconceptions(question, measured, params)
-    prose = np.array([u.prose for u in measured.units])
-    raw = {p.id: prose * (params.sim_weight * measured.point_sims[p.id] + params.lex_weight * measured.point_lex[p.id]) for p in every}
+    raw = {p.id: unit_values(params, measured, p.id) for p in every}
     contradicted = _contradictions(every, measured, params, raw, hits)
     hits = hits + contradicted
     denied = {hit.point_id for hit in contradicted}

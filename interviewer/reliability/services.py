@@ -65,6 +65,20 @@ def fresh_postgres_database(server: str = POSTGRES_SERVER, prefix: str = "interv
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def terminate_backends(url: str, server: str = POSTGRES_SERVER) -> int:
+    """End every server connection to the database of ``url``, as a restart, a failover or an
+    idle timeout would; returns how many were ended."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    with psycopg.connect(libpq(server), autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (make_url(url).database,),
+        ).fetchall()
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class ChromaServer:
     url: str
