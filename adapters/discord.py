@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "discord"
 SHOW_MESSAGES = 5
-CONTROL = re.compile(r"interview:(?P<action>hint|skip|end):(?P<session>[0-9a-f]{32})")
+CONTROL = re.compile(r"interview:(?P<action>hint|skip|end):(?P<session>[0-9a-f]{32})(?::(?P<prompt>[0-9]{1,9}))?")
 BUTTONS = (("hint", "Hint", discord.ButtonStyle.secondary), ("skip", "Skip", discord.ButtonStyle.secondary), ("end", "End", discord.ButtonStyle.danger))
 
 
@@ -46,27 +46,31 @@ def user_key(user_id: int) -> str:
 
 
 class ControlButton(discord.ui.DynamicItem[discord.ui.Button], template=CONTROL):
-    """Hint / Skip / End under a question; the custom id carries the session, so it survives restarts."""
+    """Hint / Skip / End under a question. The custom id carries the session and the prompt the
+    button was shown under, so it survives restarts and a press on an old message never acts
+    on a later question."""
 
-    def __init__(self, action: str, session_id: str) -> None:
+    def __init__(self, action: str, session_id: str, prompt_seq: int | None = None) -> None:
         label, style = next((label, style) for name, label, style in BUTTONS if name == action)
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"interview:{action}:{session_id}"))
+        shown = f":{prompt_seq}" if prompt_seq is not None else ""
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"interview:{action}:{session_id}{shown}"))
         self.action = action
         self.session_id = session_id
+        self.prompt_seq = prompt_seq
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /) -> "ControlButton":
-        return cls(match["action"], match["session"])
+        return cls(match["action"], match["session"], int(match["prompt"]) if match["prompt"] else None)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         channel: DiscordChannel = interaction.client.interview_channel  # type: ignore[attr-defined]
-        await channel.on_button(interaction, self.action, self.session_id)
+        await channel.on_button(interaction, self.action, self.session_id, self.prompt_seq)
 
 
-def controls(session_id: str) -> discord.ui.View:
+def controls(session_id: str, prompt_seq: int | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for name, _, _ in BUTTONS:
-        view.add_item(ControlButton(name, session_id))
+        view.add_item(ControlButton(name, session_id, prompt_seq))
     return view
 
 
@@ -172,7 +176,7 @@ class DiscordChannel:
             return
         await self._turn(message.channel, key, session.user_key, text, f"message:{message.id}", locked=True)
 
-    async def on_button(self, interaction: discord.Interaction, action: str, session_id: str) -> None:
+    async def on_button(self, interaction: discord.Interaction, action: str, session_id: str, prompt_seq: int | None = None) -> None:
         await interaction.response.defer()  # the grade may take a while; the button must answer now
         key = session_key(interaction.channel.id) if interaction.channel is not None else ""
         session = await self.interviewer.active_session(key)
@@ -182,7 +186,7 @@ class DiscordChannel:
         if session.user_key != user_key(interaction.user.id):
             await interaction.followup.send(_not_yours(session.user_key), ephemeral=True)
             return
-        await self._turn(interaction.channel, key, session.user_key, action, f"interaction:{interaction.id}")
+        await self._turn(interaction.channel, key, session.user_key, action, f"interaction:{interaction.id}", prompt_seq=prompt_seq)
 
     # delivery -----------------------------------------------------------------------------
 
@@ -206,14 +210,17 @@ class DiscordChannel:
         except discord.HTTPException:
             return None
 
-    async def _turn(self, place: Any, key: str, user: str, text: str, event_id: str | None, *, locked: bool = False) -> None:
+    async def _turn(
+        self, place: Any, key: str, user: str, text: str, event_id: str | None, *, prompt_seq: int | None = None, locked: bool = False,
+    ) -> None:
         """One candidate turn; replies leave in the order the turns came (``locked``: the caller holds the order)."""
         if not locked:
             async with self._delivery[key]:
-                await self._turn(place, key, user, text, event_id, locked=True)
+                await self._turn(place, key, user, text, event_id, prompt_seq=prompt_seq, locked=True)
             return
         try:
-            reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
+            turn = Turn(session_key=key, user_key=user, text=text, channel=CHANNEL, prompt_seq=prompt_seq)
+            reply = await self.interviewer.handle(turn, event_id=event_id)
         except Exception as exc:
             log.exception("interview turn failed")
             reply = failed_turn(exc)
@@ -227,7 +234,7 @@ class DiscordChannel:
         for outgoing in render(reply):
             kwargs: dict[str, Any] = {"content": outgoing.content, "embeds": outgoing.embeds}
             if outgoing.controls and reply.session_id:
-                kwargs["view"] = controls(reply.session_id)
+                kwargs["view"] = controls(reply.session_id, reply.prompt_seq)
             try:
                 await place.send(**kwargs)
             except discord.HTTPException:

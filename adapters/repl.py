@@ -207,13 +207,6 @@ class TerminalInput:
         return await asyncio.to_thread(next, self._paragraphs, None)
 
 
-def shown_prompt(reply: Reply, before: int | None) -> int | None:
-    """The seq of the last question or follow-up a reply shows (``before`` if it shows none):
-    the prompt the candidate's next answer is meant for."""
-    asked = [m.data["prompt_seq"] for m in reply.messages if m.kind in ("question", "follow_up") and m.data.get("prompt_seq")]
-    return asked[-1] if asked else before
-
-
 async def run_session(
     interviewer: Interviewer, session: Session, first: Reply, *, console: Console | None = None, stdin: IO[str] | None = None
 ) -> Reply:
@@ -239,7 +232,7 @@ async def run_session(
         if not source.interactive:
             shown = text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
             console.print(Text(f"› {shown}", style="bold blue"))
-        prompt = shown_prompt(reply, prompt)
+        prompt = reply.prompt_seq if reply.prompt_seq is not None else prompt
         turn = Turn(session_key=session.session_key, user_key=session.user_key, text=text, channel=CHANNEL, prompt_seq=prompt)
         with renderer.live_utterance() as on_utterance:
             reply = await interviewer.handle(turn, on_utterance=on_utterance)

@@ -159,14 +159,16 @@ class SlackChannel:
         thread = message.get("thread_ts") or message.get("ts", "")
         key = session_key(team, channel, thread)
         session = await self.interviewer.active_session(key)
-        if session is None or session.id != action.get("value"):
+        session_id, _, shown = (action.get("value") or "").partition(":")
+        if session is None or session.id != session_id:
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text="That interview is over.")
             return
         if session.user_key != user_key(team, user):
             await self._not_yours(client, channel, user, thread, session.user_key)
             return
         command = action["action_id"].removeprefix(ACTION_PREFIX)
-        await self._turn(client, channel, thread, key, session.user_key, command, f"action:{action.get('action_ts', '')}")
+        await self._turn(client, channel, thread, key, session.user_key, command, f"action:{action.get('action_ts', '')}",
+                         prompt_seq=int(shown) if shown.isdigit() else None)
 
     async def on_error(self, error: Exception, body: dict, logger: logging.Logger) -> None:
         log.error("slack listener failed: %s", error, exc_info=error)
@@ -224,11 +226,15 @@ class SlackChannel:
         thread = session.session_key.removeprefix(prefix)
         await self._turn(client, channel, thread, session.session_key, session.user_key, text, body.get("event_id"))
 
-    async def _turn(self, client, channel: str, thread: str, key: str, user: str, text: str, event_id: str | None) -> None:
+    async def _turn(
+        self, client, channel: str, thread: str, key: str, user: str, text: str, event_id: str | None, prompt_seq: int | None = None,
+    ) -> None:
         """One candidate message; the core's refusals become silence (another thread) or a private note."""
         async with self._delivery[key]:  # replies leave in the order the messages came
             try:
-                reply = await self.interviewer.handle(Turn(session_key=key, user_key=user, text=text, channel=CHANNEL), event_id=event_id)
+                reply = await self.interviewer.handle(
+                    Turn(session_key=key, user_key=user, text=text, channel=CHANNEL, prompt_seq=prompt_seq), event_id=event_id
+                )
                 refusal = reply.messages[0].data.get("reason") if len(reply.messages) == 1 else None
                 if refusal == "no_session":
                     return  # a thread that is not an interview

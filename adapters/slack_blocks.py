@@ -42,7 +42,10 @@ def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": text[:HEADER_LIMIT], "emoji": True}}
 
 
-def buttons(names: list[str], session_id: str | None) -> Block | None:
+def buttons(names: list[str], session_id: str | None, prompt_seq: int | None = None) -> Block | None:
+    """The controls under a prompt. Their value names the session and the prompt they were shown
+    under, so a press on an old message never acts on a later question."""
+    value = f"{session_id or ''}:{prompt_seq}" if prompt_seq is not None else session_id or ""
     elements = []
     for name in names:
         if name not in BUTTONS:
@@ -52,7 +55,7 @@ def buttons(names: list[str], session_id: str | None) -> Block | None:
             "type": "button",
             "action_id": f"{ACTION_PREFIX}{name}",
             "text": {"type": "plain_text", "text": label},
-            "value": session_id or "",
+            "value": value,
         }
         if style:
             button["style"] = style
@@ -134,7 +137,7 @@ def message_blocks(message: Message) -> list[Block]:
 def render(reply: Reply) -> list[dict[str, Any]]:
     """chat.postMessage payloads (``text`` and ``blocks``) for one reply, in order."""
     blocks = [block for message in reply.messages for block in message_blocks(message)]
-    controls = buttons(reply.buttons, reply.session_id) if not reply.finished else None
+    controls = buttons(reply.buttons, reply.session_id, reply.prompt_seq) if not reply.finished else None
     if controls is not None:
         blocks.append(controls)
     if not blocks:

@@ -179,10 +179,16 @@ def _ingest_with_progress(kb, paths: list[Path], *, prune: bool):
     ) as progress:
         task = progress.add_task("Indexing", total=total, chunks=0)
 
+        finished = [0]  # chunks of the files done so far
+
         def advance(path: str, chunks: int) -> None:
+            finished[0] = chunks
             progress.update(task, advance=1, chunks=chunks, description=f"Indexing {Path(path).name[:30]}")
 
-        report = kb.ingest(paths, prune=prune, progress=advance)
+        def within(path: str, written: int, total_chunks: int) -> None:
+            progress.update(task, chunks=finished[0] + written, description=f"Indexing {Path(path).name[:30]} ({written:,} of {total_chunks:,})")
+
+        report = kb.ingest(paths, prune=prune, progress=advance, on_chunks=within)
     for path, reason in report.problems:
         err_console.print(f"[yellow]skipped[/yellow] {escape(path)}: {escape(reason)}", soft_wrap=True)
     return report

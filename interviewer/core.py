@@ -220,11 +220,11 @@ class Interviewer:
             await self._progress(session, reply)
             return reply
         if prompt_seq is not None and prompt_seq != current.prompt_seq and command != "end":
-            # Typed in a window showing an earlier prompt (another window, or a crash recovery,
-            # moved the interview on): filing it under the current question would grade it
-            # against a rubric the candidate never saw.
-            reply.add("notice", "This interview moved on in another window, so that answer was not recorded. "
-                      "Here is where it stands now; send your answer again if it fits:", reason="moved_on")
+            # Typed in a window showing an earlier prompt, or a button pressed on an earlier
+            # message: filing it under the current prompt would grade (or skip) a question the
+            # candidate never saw.
+            reply.add("notice", "The interview had already moved on from that prompt (in another window, or on a later "
+                      "message), so that was not recorded. Here is where it stands now; send it again if it fits:", reason="moved_on")
             self._repeat(session, state, reply)
             return reply
         if command == "hint":
@@ -381,7 +381,7 @@ class Interviewer:
             )
             reply.add("follow_up", text, question_id=question.id, point_id=gap.id, score_so_far=assessment.score,
                       prompt_seq=asked.seq if asked is not None else None)
-            reply.buttons = BUTTONS
+            reply.buttons, reply.prompt_seq = BUTTONS, asked.seq if asked is not None else None
             return
         data = scorecard_data(question, assessment, skipped=current.skipped, hints=len(current.hinted))
         if assessment.utterance and not assessment.follow_up_point and not current.skipped:
@@ -457,7 +457,7 @@ class Interviewer:
         point = candidates[0]
         await self._append(session, role="interviewer", kind="hint", text=point.hint, question_id=question.id, meta={"point_id": point.id})
         reply.add("hint", f"Hint: {point.hint}", point_id=point.id)
-        reply.buttons = BUTTONS
+        reply.buttons, reply.prompt_seq = BUTTONS, current.prompt_seq
 
     def _repeat(self, session: Session, state: SessionState, reply: Reply) -> None:
         current = state.current
@@ -469,7 +469,7 @@ class Interviewer:
         planned = len(session.options.question_ids) or session.options.questions
         reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state, planned),
                   prompt_seq=current.prompt_seq)
-        reply.buttons = BUTTONS
+        reply.buttons, reply.prompt_seq = BUTTONS, current.prompt_seq
 
     async def _ask_next(self, session: Session, state: SessionState, reply: Reply) -> bool:
         options = session.options
@@ -502,7 +502,7 @@ class Interviewer:
         asked = await self._append(session, role="interviewer", kind="question", text=question.text, question_id=question.id, meta=meta)
         reply.add("question", question.text, **self._question_data(question, index, state, planned),
                   prompt_seq=asked.seq if asked is not None else None)
-        reply.buttons = BUTTONS
+        reply.buttons, reply.prompt_seq = BUTTONS, asked.seq if asked is not None else None
         return True
 
     def _question_data(self, question: Question, index: int, state: SessionState, total: int | None = None) -> dict:

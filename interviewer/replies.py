@@ -29,6 +29,9 @@ class Reply(BaseModel):
     session_id: str | None = None
     messages: list[Message] = Field(default_factory=list)
     buttons: list[str] = Field(default_factory=list)
+    # The seq of the question or follow-up the buttons act on and the candidate's next message
+    # answers; a channel hands it back in ``Turn.prompt_seq`` (see there).
+    prompt_seq: int | None = None
     finished: bool = False
 
     def add(self, kind: MessageKind, text: str, **data: Any) -> "Reply":

@@ -13,7 +13,7 @@ import discord
 import pytest
 
 from discord_helpers import dm_channel, interaction, member, message, sent_texts, text_channel, thread
-from interviewer.adapters.discord import DiscordChannel, InterviewBot, interview_commands, session_key
+from interviewer.adapters.discord import CONTROL, ControlButton, DiscordChannel, InterviewBot, interview_commands, session_key
 from interviewer.adapters.discord_render import (
     CONTENT_LIMIT, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, FIELD_VALUE_LIMIT, FIELDS_PER_EMBED, render,
 )
@@ -61,7 +61,8 @@ async def test_a_full_interview_in_a_private_thread(rig) -> None:
     assert first.kwargs["content"].endswith("-# Question 1/1 · Tiny topic · difficulty 2\n**What is omega?**")
     view = first.kwargs["view"]
     session = store.active_session(session_key(place.id))
-    assert [b.custom_id for b in view.children] == [f"interview:{a}:{session.id}" for a in ("hint", "skip", "end")]
+    [asked] = [t.seq for t in store.turns(session.id) if t.kind == "question"]
+    assert [b.custom_id for b in view.children] == [f"interview:{a}:{session.id}:{asked}" for a in ("hint", "skip", "end")]
     assert [b.item.label for b in view.children] == ["Hint", "Skip", "End"]
 
     await channel.on_message(message(owner, place, "omega is the end"), BOT)
@@ -199,6 +200,19 @@ async def test_a_failing_turn_is_reported_in_the_thread(rig) -> None:
     assert "Your answer is saved" in sent_texts(place)[1]
     session = store.active_session(session_key(place.id))
     assert [t.kind for t in store.turns(session.id)] == ["question", "answer"]
+
+
+async def test_a_button_pressed_under_an_earlier_prompt_does_not_act_on_the_current_one(rig) -> None:
+    channel, _, _, store = rig
+    owner, place, _ = await started(rig)
+    session = store.active_session(session_key(place.id))
+    skip = place.send.await_args_list[0].kwargs["view"].children[1]              # Skip, on the question's message
+    press = interaction(owner, place)
+    stale = await ControlButton.from_custom_id(press, skip.item, CONTROL.fullmatch(skip.custom_id))
+    await channel.on_message(message(owner, place, "omega is the end"), BOT)   # a follow-up is asked now
+    await channel.on_button(press, stale.action, stale.session_id, stale.prompt_seq)
+    assert "moved on" in sent_texts(place)[2]
+    assert [t.kind for t in store.turns(session.id)].count("command") == 0        # nothing was skipped
 
 
 async def test_a_turn_the_store_could_not_write_is_never_called_saved(rig, monkeypatch) -> None:

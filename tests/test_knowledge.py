@@ -290,3 +290,35 @@ def test_refreshing_the_packaged_notes_keeps_a_users_files(tmp_path: Path, corpu
     assert "metrics.txt" in kb.sources() and "rag.md" in kb.sources()
     kb.ingest([corpus / "page.html"], prune=True)                     # the user's prune spares our notes
     assert "rag.md" in kb.sources() and "metrics.txt" not in kb.sources()
+
+
+def test_files_too_long_to_index_are_skipped_with_the_limit_and_the_fix(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A book-length Markdown file and a 1,001-page PDF would index for many minutes: each is
+    skipped with its size, the limit and what to do, and nothing of them is written."""
+    from pypdf import PdfWriter
+
+    from interviewer.knowledge.documents import MAX_PDF_PAGES, MAX_TEXT_CHARS
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "book.md").write_text("# Book\n\n" + "Gradient descent takes a small step downhill. " * (MAX_TEXT_CHARS // 45 + 10))
+    writer = PdfWriter()
+    for _ in range(MAX_PDF_PAGES + 1):
+        writer.add_blank_page(width=200, height=200)
+    with (folder / "scan.pdf").open("wb") as handle:
+        writer.write(handle)
+    report = kb.ingest([folder])
+    reasons = {Path(path).name: reason for path, reason in report.problems}
+    assert reasons["book.md"].startswith("too long to index (2,0") and reasons["book.md"].endswith("split it into smaller files")
+    assert reasons["scan.pdf"] == f"too long to index ({MAX_PDF_PAGES + 1:,} pages; the limit is {MAX_PDF_PAGES:,}): split it into smaller files"
+    assert report.chunks == 0 and kb.count() == 0
+
+
+def test_a_long_file_reports_its_progress_batch_by_batch(kb: KnowledgeBase, tmp_path: Path) -> None:
+    notes = tmp_path / "long.md"
+    notes.write_text("\n\n".join(f"## Section {n}\n\nLearning rate {n} sets the step size of update {n}." for n in range(40)))
+    kb.batch_size = 8
+    seen: list[tuple[int, int]] = []
+    report = kb.ingest([notes], on_chunks=lambda path, written, total: seen.append((written, total)))
+    assert len(seen) >= 3 and seen[-1] == (report.chunks, report.chunks)
+    assert [w for w, _ in seen] == sorted(w for w, _ in seen)  # counts only grow

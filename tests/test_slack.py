@@ -111,7 +111,8 @@ async def test_a_full_interview_in_a_thread(rig) -> None:
     assert first["blocks"][2] == {"type": "section", "text": {"type": "mrkdwn", "text": "*What is omega?*"}}
     controls = first["blocks"][-1]
     assert [e["action_id"] for e in controls["elements"]] == ["interview_hint", "interview_skip", "interview_end"]
-    assert {e["value"] for e in controls["elements"]} == {session.id}
+    [asked] = [t.seq for t in store.turns(session.id) if t.kind == "question"]
+    assert {e["value"] for e in controls["elements"]} == {f"{session.id}:{asked}"}  # the session and the prompt
     assert controls["elements"][2]["style"] == "danger"
 
     await app.async_dispatch(event(reply_in_thread(thread, "omega is the end"), "Ev1"))   # a partial answer
@@ -164,6 +165,21 @@ async def test_a_retried_event_is_processed_once(rig) -> None:
     await settle()
     assert len(engine.calls) == 1
     assert len(slack.of("chat.postMessage")) == 3                          # root, question, feedback+summary
+
+
+async def test_a_button_pressed_under_an_earlier_prompt_does_not_act_on_the_current_one(rig) -> None:
+    app, _, slack, store = rig
+    await app.async_dispatch(command(slack, "tiny --questions 1"))
+    _, first = await posted(slack, 2)
+    thread = first["thread_ts"]
+    session = store.active_session(session_key(TEAM, CHANNEL, thread))
+    stale_skip = first["blocks"][-1]["elements"][1]["value"]                # Skip, under the question
+    await app.async_dispatch(event(reply_in_thread(thread, "omega is the end"), "Ev1"))   # a follow-up is asked now
+    await posted(slack, 3)
+    await app.async_dispatch(button(stale_skip, thread, "skip"))
+    notice = (await posted(slack, 4))[3]
+    assert "moved on" in json.dumps(notice["blocks"])
+    assert [t.kind for t in store.turns(session.id)].count("command") == 0  # nothing was skipped
 
 
 async def test_someone_else_cannot_answer_or_press_buttons(rig) -> None:

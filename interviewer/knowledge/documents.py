@@ -14,6 +14,10 @@ from pathlib import Path
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Beyond these a file takes many minutes to index on a laptop CPU (about 17 chunks a second):
+# it is skipped with the reason, and the user can split it.
+MAX_TEXT_CHARS = 2_000_000  # about 800 pages of prose
+MAX_PDF_PAGES = 1_000
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported once, by us
 
 
@@ -61,6 +65,8 @@ def read_document(path: Path, source: str) -> Document:
             text = f"# {path.stem}\n\n{text}"
     if not text.strip() or not any(ch.isalnum() for ch in text):
         raise DocumentError("no extractable text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise DocumentError(f"too long to index ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}): split it into smaller files")
     return Document(path=path, source=source, kind=kind, text=text, file_hash=file_hash)
 
 
@@ -96,6 +102,8 @@ def _pdf_text(data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise DocumentError("encrypted PDF")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise DocumentError(f"too long to index ({len(reader.pages):,} pages; the limit is {MAX_PDF_PAGES:,}): split it into smaller files")
         pages = [page.extract_text() or "" for page in reader.pages]
     except DocumentError:
         raise

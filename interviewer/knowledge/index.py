@@ -129,8 +129,11 @@ class KnowledgeBase:
         prune: bool = False,
         progress: Callable[[str, int], None] | None = None,
         origin: str = "user",
+        on_chunks: Callable[[str, int, int], None] | None = None,
     ) -> IngestReport:
-        """Index files and folders; ``progress(path, chunks)`` is called after each file.
+        """Index files and folders; ``progress(path, chunks)`` is called after each file, and
+        ``on_chunks(path, written, total)`` after each batch of a file's chunks (a long file shows
+        it is moving).
 
         ``origin`` tags the chunks ("packaged" for our notes, "user" for a candidate's files) so
         that pruning one never removes the other from a shared collection.
@@ -144,7 +147,7 @@ class KnowledgeBase:
                 seen_sources.add(source)
                 report.files += 1
                 try:
-                    self._ingest_file(path, source, report, origin)
+                    self._ingest_file(path, source, report, origin, on_chunks)
                 except DocumentError as exc:
                     report.problems.append((str(path), str(exc)))
                 if progress:
@@ -156,7 +159,9 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, source: str, report: IngestReport, origin: str) -> None:
+    def _ingest_file(
+        self, path: Path, source: str, report: IngestReport, origin: str, on_chunks: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         try:
             file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
@@ -194,6 +199,8 @@ class KnowledgeBase:
                     for c in batch
                 ],
             )
+            if on_chunks:
+                on_chunks(str(path), start + len(batch), len(chunks))
         new_ids = {c.id for c in chunks}
         leftovers = [i for i in existing["ids"] if i not in new_ids]
         if leftovers:
