@@ -322,3 +322,30 @@ def test_a_long_file_reports_its_progress_batch_by_batch(kb: KnowledgeBase, tmp_
     report = kb.ingest([notes], on_chunks=lambda path, written, total: seen.append((written, total)))
     assert len(seen) >= 3 and seen[-1] == (report.chunks, report.chunks)
     assert [w for w, _ in seen] == sorted(w for w, _ in seen)  # counts only grow
+
+
+def test_an_ingest_stopped_inside_a_file_leaves_search_as_it_was(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Killed after the first batch of a new file, and after the first batch of a new version
+    of a known file: search shows neither half-written version (the old version of the known
+    file still answers), and the next ingest completes both."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    old = notes / "a-known.md"
+    old.write_text("# Known\n\nThe zebrafish lemma says warmup steadies early training.")
+    kb.ingest([notes])
+    old.write_text("\n\n".join(f"## Part {n}\n\nThe okapi lemma {n} says decay follows warmup." for n in range(30)))
+    (notes / "b-new.md").write_text("\n\n".join(f"## Part {n}\n\nThe quokka theorem {n} bounds the step." for n in range(30)))
+    kb.batch_size = 8
+
+    def stop_after_one_batch(path: str, written: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    for _ in range(2):  # once inside the known file's new version, once inside the new file
+        with pytest.raises(KeyboardInterrupt):
+            kb.ingest([notes / "b-new.md" if _ else old], on_chunks=stop_after_one_batch)
+    for mode in ("hybrid", "vector", "bm25"):
+        texts = " ".join(hit.text for hit in kb.search("okapi quokka zebrafish lemma theorem", k=10, mode=mode))
+        assert "zebrafish" in texts and "okapi" not in texts and "quokka" not in texts, mode
+    kb.ingest([notes])
+    assert "okapi" in kb.search("okapi lemma", k=1)[0].text and "quokka" in kb.search("quokka theorem", k=1)[0].text
+    assert "zebrafish" not in " ".join(hit.text for hit in kb.search("zebrafish lemma warmup", k=10))

@@ -118,6 +118,7 @@ class KnowledgeBase:
             name=name, embedding_function=self.embedding_function, metadata={"hnsw:space": "cosine"}
         )
         self._bm25: tuple[list[str], Any, list[dict]] | None = None
+        self._partial: tuple[int, frozenset[str]] | None = None  # (collection size, ids of files cut short)
         self._bm25_lock = threading.Lock()
 
     # ingest -------------------------------------------------------------------------------
@@ -221,6 +222,30 @@ class KnowledgeBase:
     def _mark_changed(self) -> None:
         with self._bm25_lock:
             self._bm25 = None
+            self._partial = None
+
+    def _cut_short(self, total: int) -> frozenset[str]:
+        """Ids of chunks of a file version that is not all there (an ingest stopped inside it):
+        searches skip them, so what a reader sees is the collection as it was before that
+        ingest; the next ingest of the file completes it (``_ingest_file``)."""
+        with self._bm25_lock:
+            if self._partial is not None and self._partial[0] == total:
+                return self._partial[1]
+            if self._bm25 is not None and len(self._bm25[0]) == total:
+                ids, metadatas = self._bm25[0], self._bm25[2]
+            else:
+                everything = self.collection.get(include=["metadatas"])
+                ids, metadatas = list(everything["ids"]), list(everything["metadatas"] or [])
+            present: dict[tuple[str, str], int] = {}
+            for meta in metadatas:
+                version = (meta.get("source", ""), meta.get("file_hash", ""))
+                present[version] = present.get(version, 0) + 1
+            partial = frozenset(
+                i for i, meta in zip(ids, metadatas)
+                if present[(meta.get("source", ""), meta.get("file_hash", ""))] < int(meta.get("chunk_count") or 0)
+            )
+            self._partial = (total, partial)
+            return partial
 
     def count(self) -> int:
         return self.collection.count()
@@ -259,6 +284,9 @@ class KnowledgeBase:
             lists.append((self._bm25_scores(query, depth, topic, source, total), 1.0 - VECTOR_WEIGHT))
         if mode != "hybrid":
             lists = [(lists[0][0], 1.0)]
+        partial = self._cut_short(total)
+        if partial:
+            lists = [({i: s for i, s in scores.items() if i not in partial}, weight) for scores, weight in lists]
         fused = _fuse(lists, fusion)
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         if not best:
