@@ -10,7 +10,7 @@ MessageKind = Literal["welcome", "question", "follow_up", "feedback", "hint", "n
 
 COMMANDS: dict[str, str] = {
     "hint": "a nudge toward something your answer is missing",
-    "skip": "skip this question (scored 0, the model answer is shown)",
+    "skip": "move on and see the model answer (0 if you had not answered; after a follow-up, your answer keeps its grade)",
     "repeat": "show the current question again",
     "end": "finish the interview now and see the summary",
     "help": "list these commands",

@@ -8,6 +8,7 @@ import pytest
 
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
+from interviewer.replies import help_text
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
@@ -130,6 +131,7 @@ async def test_skip_during_follow_up_keeps_the_grade_so_far(tiny_bank, store) ->
     reply = await say(interviewer, session, "skip")
     card = reply.messages[0].data
     assert card["skipped"] is False and card["score"] == 5.0
+    assert "after a follow-up, your answer keeps its grade" in help_text()  # help says what skip did
 
 
 async def test_summary_lists_per_topic_averages_and_weakest_points(tiny_bank, store) -> None:
