@@ -22,7 +22,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from interviewer.adapters.discord_render import history_line, render
+from interviewer_adapters.discord_render import history_line, render
 from interviewer.config import ConfigError
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn

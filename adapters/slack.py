@@ -22,7 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer.adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
+from interviewer_adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
 from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
 from interviewer.replies import Reply, failed_turn

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import attacks  # noqa: E402  (bench/attacks.py, next to this file)
 
 from interviewer.domain import Question  # noqa: E402
-from interviewer.grading_eval import split_of  # noqa: E402
+from harness.grading_eval import split_of  # noqa: E402
 
 ATTACK_CLASSES = (
     "whole_negation",

@@ -13,8 +13,9 @@ import sys
 import time
 
 from interviewer.engines.offline import OfflineEngine
-from interviewer.grading_eval import evaluate_bank
 from interviewer.rubrics import RubricBank
+
+from harness.grading_eval import evaluate_bank
 
 
 def main() -> int:

@@ -28,10 +28,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from interviewer import grading_bench as gb
-from interviewer.agreement_stats import loqo_threshold, macro_f1, roc_auc
 from interviewer.embedder import MODEL_NAME, Embedder, EmbedderError
 from interviewer.engines.reference_model import token_alignment
+
+from harness import grading_bench as gb
+from harness.agreement_stats import loqo_threshold, macro_f1, roc_auc
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED

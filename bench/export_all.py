@@ -36,7 +36,8 @@ from interviewer.core import Interviewer  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
 from interviewer.tables import AssessmentRow, SessionRow, TurnRow  # noqa: E402
-from interviewer.testing import ScriptedEngine, example_rule, practise_from_examples  # noqa: E402
+from interviewer.testing import ScriptedEngine  # noqa: E402
+from harness.demo import example_rule, practise_from_examples  # noqa: E402
 
 USER = "bench-user"
 TARGET_S = 10.0

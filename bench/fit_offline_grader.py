@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from interviewer.engines.offline import GraderParams, OfflineEngine, decide
-from interviewer.grading_eval import BankReport, split_of, tally
 from interviewer.rubrics import RubricBank
 from interviewer.scoring import score_verdicts
+
+from harness.grading_eval import BankReport, split_of, tally
 
 TIE = 0.005
 OUT = Path(__file__).resolve().parents[1] / "interviewer" / "data" / "offline_grader.json"

@@ -50,9 +50,10 @@ from interviewer.embedder import shared_embedder
 from interviewer.engines.llm_prompts import _evidence_sentence
 from interviewer.engines.offline import GraderParams
 from interviewer.engines.quote_check import QuoteCheckParams, QuoteMeter, contradiction, contradiction_available
-from interviewer.grading_eval import split_of
 from interviewer.rubrics import RubricBank
 from interviewer.text import STOP_WORDS, prose_factor, split_sentences, words
+
+from harness.grading_eval import split_of
 
 OUT = Path(__file__).resolve().parents[1] / "interviewer" / "data" / "quote_check.json"
 CREDITED = (Verdict.covered, Verdict.partial)

@@ -112,8 +112,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import numpy as np
 
-from interviewer import grading_bench as gb
-from interviewer.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, question_interval, roc_auc
 from interviewer.embedder import Embedder, TokenVectors, fill_missing, shared_embedder
 from interviewer.engines.offline import OfflineEngine, decide, graded_question
 from interviewer.engines.reference_model import (
@@ -121,6 +119,9 @@ from interviewer.engines.reference_model import (
 )
 from interviewer.rubrics import RubricBank
 from interviewer.scoring import score_verdicts
+
+from harness import grading_bench as gb
+from harness.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, question_interval, roc_auc
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED

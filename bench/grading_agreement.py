@@ -1,4 +1,4 @@
-"""How well does the offline grader agree with human grades? (interviewer.grading_bench)
+"""How well does the offline grader agree with human grades? (harness.grading_bench)
 
 Sets, all graded in "reference answer" mode (points from the reference's sentences):
   * SemEval-2013 Task 7 training data, 2-way labels (Beetle + SciEntsBank, read from ../shared),
@@ -25,9 +25,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from interviewer import grading_bench as gb
 from interviewer.engines.offline import OfflineEngine
 from interviewer.rubrics import RubricBank
+
+from harness import grading_bench as gb
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = ROOT.parent / "shared" / gb.SEMEVAL_IN_SHARED

@@ -42,8 +42,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from interviewer.core import Interviewer  # noqa: E402
-from interviewer.domain import Question, SessionOptions, Turn  # noqa: E402
-from interviewer.engines.base import Passage  # noqa: E402
+from interviewer.domain import Passage, Question, SessionOptions, Turn  # noqa: E402
 from interviewer.engines.llm import LLMEngine  # noqa: E402
 from interviewer.engines.llm_client import ModelConfig  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402

@@ -60,8 +60,8 @@ def main() -> int:
         parser.error("--replicas n,m >= 1, --sessions >= 1, --answers >= 1, 0 <= --duplicates <= 1")
     logging.basicConfig(level=logging.WARNING)
 
-    from interviewer.reliability.replicas import FleetSpec, replica_logs, run_fleet
-    from interviewer.reliability.services import ServiceUnavailable, chroma_server, fresh_postgres_database
+    from harness.reliability.replicas import FleetSpec, replica_logs, run_fleet
+    from harness.reliability.services import ServiceUnavailable, chroma_server, fresh_postgres_database
     from interviewer.rubrics import RubricBank
 
     bank = RubricBank.load()

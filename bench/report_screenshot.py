@@ -27,7 +27,8 @@ from interviewer.export import load_records  # noqa: E402
 from interviewer.report_html import render_html  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
-from interviewer.testing import ScriptedEngine, backdate, example_rule, practise_from_examples  # noqa: E402
+from interviewer.testing import ScriptedEngine  # noqa: E402
+from harness.demo import backdate, example_rule, practise_from_examples  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

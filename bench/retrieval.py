@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from interviewer.knowledge.chroma import make_client
-from interviewer.knowledge.evaluate import retrieval_quality
 from interviewer.knowledge.index import KnowledgeBase, ensure_material
 from interviewer.rubrics import RubricBank, packaged_material_dir
+
+from harness.retrieval_eval import retrieval_quality
 
 
 def quality() -> None:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from interviewer.overlap import overlap_report
+from harness.overlap import overlap_report
 
 DEFAULT_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

@@ -75,11 +75,13 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 from interviewer import testing  # noqa: E402
-from interviewer.reliability.slack_wire import (  # noqa: E402
+from interviewer.testing import StubLLMServer, StubReply, prompt_answer  # noqa: E402
+
+from harness.reliability.slack_wire import (  # noqa: E402
     asked_text, command_body, event_body, post_kinds, quotable_grading, request_kind, signed_headers, strong_answer,
     thread_message,
 )
-from interviewer.testing import MockSlackAPI, StubLLMServer, StubReply, prompt_answer  # noqa: E402
+from harness.slack_stub import MockSlackAPI  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TEAM = "T1"
@@ -137,7 +139,7 @@ class LoadStub(StubLLMServer):
             raise RuntimeError("StubLLMServer is already started")
         stub = self
 
-        class BacklogStubHTTPServer(testing._StubHTTPServer):
+        class BacklogStubHTTPServer(testing.QuietHTTPServer):
             request_queue_size = self.backlog
 
             def process_request(self, request, client_address):
@@ -604,8 +606,8 @@ def read_back(store, run: Run, answers: int) -> Stored:
 async def drive(args, bank, store) -> tuple[Run, Served]:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from interviewer.adapters.slack import build_slack_app
-    from interviewer.adapters.slack_blocks import escape
+    from interviewer_adapters.slack import build_slack_app
+    from interviewer_adapters.slack_blocks import escape
     from interviewer.core import Interviewer
     from interviewer.engines.llm import LLMEngine
     from interviewer.engines.llm_client import ModelConfig

@@ -26,11 +26,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from interviewer.core import Interviewer  # noqa: E402
 from interviewer.domain import SessionOptions, Turn  # noqa: E402
-from interviewer.reliability import services  # noqa: E402
-from interviewer.reliability.services import terminate_backends  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
 from interviewer.testing import ScriptedEngine, keyword_rule  # noqa: E402
+
+from harness.reliability import services  # noqa: E402
+from harness.reliability.services import terminate_backends  # noqa: E402
 
 QUESTIONS = ["rag-what-and-why", "tf-attention-scaling"]
 

@@ -43,8 +43,9 @@ import numpy as np  # noqa: E402
 import attacks  # noqa: E402
 
 from interviewer.domain import Question, Verdict  # noqa: E402
-from interviewer.grading_eval import split_of  # noqa: E402
 from interviewer.text import split_sentences  # noqa: E402
+
+from harness.grading_eval import split_of  # noqa: E402
 
 ENTAIL, CONTRADICT, NEUTRAL = 0, 1, 2
 LABELS = ("states", "denies", "other")

@@ -15,7 +15,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from interviewer.cli_bench import bench_app
 from interviewer.cli_common import UserError, console, err_console, settings_for
 from interviewer.cli_history import progress, transcripts_app
 from interviewer.config import ConfigError, Settings
@@ -35,7 +34,6 @@ app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(serve_app, name="serve")
 app.add_typer(transcripts_app, name="transcripts")
 app.command("progress")(progress)
-app.add_typer(bench_app, name="bench")
 db_app = typer.Typer(help="Migrate and inspect the transcript store ($INTERVIEWER_DATABASE_URL).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -49,7 +47,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _run_interview(settings: Settings, *, options: SessionOptions | None, resume: bool, bank: RubricBank | None = None) -> None:
-    from interviewer.adapters.repl import CHANNEL, run_session
+    from interviewer_adapters.repl import CHANNEL, run_session
     from interviewer.app import build_app
     from interviewer.core import InterviewError
 
@@ -276,7 +274,7 @@ def serve_slack(
     """Practise in Slack threads: Socket Mode by default, the Events API with --http."""
     import os
 
-    from interviewer.adapters.slack import missing_variables, serve
+    from interviewer_adapters.slack import missing_variables, serve
     from interviewer.app import build_app
 
     missing = missing_variables(dict(os.environ), http=http)
@@ -307,7 +305,7 @@ def serve_discord(
     """Practise in Discord: /interview start opens a private thread."""
     import os
 
-    from interviewer.adapters.discord import serve
+    from interviewer_adapters.discord import serve
     from interviewer.app import build_app
 
     token = os.environ.get("DISCORD_TOKEN", "").strip()

@@ -18,8 +18,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, TurnRecord, Verdict
-from interviewer.engines.base import AssessContext, Engine, Passage
+from interviewer.domain import Assessment, Passage, PointVerdict, Question, Session, SessionOptions, Turn, TurnRecord, Verdict
+from interviewer.engines.base import AssessContext, Engine
 from interviewer.history import SessionRecord
 from interviewer.export import load_records
 from interviewer.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals

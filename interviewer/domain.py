@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Literal
@@ -257,3 +258,11 @@ class Session(BaseModel):
     options: SessionOptions = Field(default_factory=SessionOptions)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved piece of study material and the citation it is shown with."""
+
+    citation: str
+    text: str

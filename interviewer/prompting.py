@@ -9,13 +9,13 @@ the file and line, never a failure in the middle of an interview.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
 from interviewer.domain import NonEmpty, Slug, Strict
+from interviewer.packaged import data_dir
 from interviewer.rubrics import describe_validation_error, read_yaml_mapping
 
 _NO_EXAMPLES: list[dict[str, str]] = []  # one shared empty list, so prompts without examples reuse one template
@@ -55,7 +55,7 @@ class PromptFile(Strict):
 
 
 def packaged_prompts_dir() -> Path:
-    return Path(str(files("interviewer.prompts")))
+    return data_dir("interviewer.prompts", "prompts")
 
 
 def _fstring_check(path: Path, template: str) -> None:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from interviewer.domain import Question, RubricFile
+from interviewer.packaged import data_dir
 from interviewer.text import cue_present, words
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -28,7 +29,7 @@ class RubricError(Exception):
 
 
 def packaged_rubrics_dir() -> Path:
-    return Path(str(files("interviewer.bank")))
+    return data_dir("interviewer.bank", "rubrics")
 
 
 def packaged_material_dir() -> Path:

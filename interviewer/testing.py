@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -199,12 +197,12 @@ def _stream_chunks(reply: StubReply, model: str) -> list[dict[str, Any]]:
     return [*chunks, final]
 
 
-class _StubHandler(BaseHTTPRequestHandler):
+class JSONHandler(BaseHTTPRequestHandler):
     """Serves one connection; all decisions are delegated to the owning StubLLMServer."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no delayed-ACK stall
-    server: _StubHTTPServer
+    server: QuietHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Stay silent: test output should not fill with access logs."""
@@ -262,7 +260,7 @@ class _StubHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class _StubHTTPServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
     """A threading server that never waits for its handlers, so stop() is prompt."""
 
     daemon_threads = True
@@ -270,7 +268,7 @@ class _StubHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, stub: StubLLMServer) -> None:
-        super().__init__(("127.0.0.1", 0), _StubHandler)
+        super().__init__(("127.0.0.1", 0), JSONHandler)
         self.stub = stub
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -280,7 +278,7 @@ class _StubHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _LoopbackServer:
+class LoopbackServer:
     """Start/stop of a test server on 127.0.0.1: a free port, a daemon thread, a prompt stop."""
 
     _httpd: ThreadingHTTPServer | None
@@ -325,7 +323,7 @@ class _LoopbackServer:
         self.stop()
 
 
-class StubLLMServer(_LoopbackServer):
+class StubLLMServer(LoopbackServer):
     """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1 for offline tests."""
 
     def __init__(self, rule: Responder | None = None) -> None:
@@ -336,7 +334,7 @@ class StubLLMServer(_LoopbackServer):
         self._in_flight = 0
         self.max_in_flight = 0  # most requests being answered at once (arrival until the reply goes out)
         self._stopping = threading.Event()
-        self._httpd: _StubHTTPServer | None = None
+        self._httpd: QuietHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def push(self, *replies: StubReply | str) -> None:
@@ -359,7 +357,7 @@ class StubLLMServer(_LoopbackServer):
 
 
     def _new_server(self) -> ThreadingHTTPServer:
-        return _StubHTTPServer(self)
+        return QuietHTTPServer(self)
 
     def _next_reply(self, request: dict) -> StubReply:
         """Record the request, then take the queue's head, else ask the rule, else a 500."""
@@ -374,7 +372,7 @@ class StubLLMServer(_LoopbackServer):
         except Exception as exc:  # surface a broken rule to the client instead of a dropped socket
             return StubReply(status=500, content=f"stub server rule failed: {exc!r}")
 
-    def _answer(self, handler: _StubHandler, request: dict) -> None:
+    def _answer(self, handler: JSONHandler, request: dict) -> None:
         """Turn the chosen reply into an HTTP response; a vanished client is not an error."""
         with self._lock:
             self._in_flight += 1
@@ -394,7 +392,7 @@ class StubLLMServer(_LoopbackServer):
             handler.close_connection = True
 
     @staticmethod
-    def _write(handler: _StubHandler, reply: StubReply, request: dict) -> None:
+    def _write(handler: JSONHandler, reply: StubReply, request: dict) -> None:
         """Pick the response form: raw bytes, error envelope, event stream or plain completion."""
         model = str(request.get("model") or "stub")
         if reply.body is not None:
@@ -525,365 +523,3 @@ def _idea_keywords(sentence: str) -> list[str]:
     from interviewer.text import content_words
 
     return list(dict.fromkeys(content_words(sentence)))[:2] or ["idea"]
-
-
-# --- A Slack Web API mock -------------------------------------------------------------------------
-#
-# A real HTTP endpoint on 127.0.0.1 speaking just enough of https://slack.com/api/ for a Slack Bolt
-# app to run offline: hand ``mock.url`` to ``WebClient``/``AsyncWebClient`` as ``base_url`` and
-# assert on what the app sent. Standard library only: the package core must not depend on the SDKs.
-
-_SLACK_JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
-_SLACK_TS_BASE = 1_700_000_000_000_100  # microseconds; the first ts handed out is 1700000000.000101
-
-
-def _slack_params(query: str, content_type: str, raw: bytes) -> dict[str, Any]:
-    """Query-string, form and JSON parameters merged into one dict (the body wins on a clash)."""
-    params: dict[str, Any] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
-    if raw:
-        if content_type == "application/json":
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                params.update(body)
-        elif content_type in ("", "application/x-www-form-urlencoded"):
-            params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    for name in _SLACK_JSON_FIELDS & params.keys():
-        value = params[name]
-        if isinstance(value, str):  # form fields carry structures as JSON strings; decode them for asserts
-            try:
-                params[name] = json.loads(value)
-            except ValueError:
-                pass
-    return params
-
-
-class _SlackHandler(_StubHandler):
-    """Serves one connection of the Slack mock; reuses the stub's body reading and exact writes."""
-
-    server: _SlackHTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.mock._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.mock._track(self.connection, add=False)
-
-    def do_GET(self) -> None:
-        self._dispatch(b"")
-
-    def do_POST(self) -> None:
-        self._dispatch(self._read_body())
-
-    def _dispatch(self, raw: bytes) -> None:
-        mock = self.server.mock
-        if mock._stopping.is_set():  # a kept-alive connection outliving stop() gets no answer
-            self.close_connection = True
-            return
-        path, _, query = self.path.partition("?")
-        method = path[len("/api/"):] if path.startswith("/api/") else ""
-        if not method:  # anything under /api/ is recorded, so a response_url of url + "respond/U1" works
-            self._send_json(404, {"ok": False, "error": "unknown_method"})
-            return
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        auth = self.headers.get("Authorization") or ""
-        params = _slack_params(query, content_type, raw)
-        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else str(params.get("token") or "")
-        mock._answer(self, method, params, token)
-
-
-class _SlackHTTPServer(_StubHTTPServer):
-    """The stub's prompt-stopping, hang-up-tolerant server, serving the Slack handler instead."""
-
-    request_queue_size = 128  # load tests open many connections at once; 5 would cost SYN retries
-
-    def __init__(self, mock: MockSlackAPI) -> None:
-        # Skips _StubHTTPServer.__init__ only because that one hard-wires _StubHandler.
-        ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), _SlackHandler)
-        self.mock = mock
-
-
-class MockSlackAPI(_LoopbackServer):
-    """A Slack Web API on 127.0.0.1 that records calls and answers like Slack.
-
-    ``calls`` holds ``(method, params)`` in arrival order and ``tokens`` the bearer token of each;
-    ``fail()`` scripts error answers (``"ratelimited"`` is a real HTTP 429 with Retry-After), and
-    ``delay`` slows every answer down, for load tests against a slow Slack.
-    """
-
-    def __init__(self, *, team_id: str = "T1", bot_user_id: str = "UBOT", bot_id: str = "BBOT", delay: float = 0.0) -> None:
-        self.team_id = team_id
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.delay = delay
-        self._calls: list[tuple[str, dict]] = []
-        self._tokens: list[str] = []
-        self._failures: dict[str, list[str]] = {}
-        self._ts = 0
-        self._changed = threading.Condition()
-        self._stopping = threading.Event()
-        self._connections: set[Any] = set()
-        self._httpd: _SlackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base_url to hand to slack_sdk's clients (``http://127.0.0.1:<port>/api/``)."""
-        if self._httpd is None:
-            raise RuntimeError("MockSlackAPI is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/api/"
-
-    def _new_server(self) -> ThreadingHTTPServer:
-        return _SlackHTTPServer(self)
-
-    def _after_close(self) -> None:
-        with self._changed:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:  # handlers parked on a kept-alive socket read EOF and exit
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    # -- what arrived ------------------------------------------------------------------------------
-
-    @property
-    def calls(self) -> list[tuple[str, dict]]:
-        """``(method, params)`` of every call so far, in arrival order (a snapshot)."""
-        with self._changed:
-            return list(self._calls)
-
-    @property
-    def tokens(self) -> list[str]:
-        """The bearer token of every call, in the same order as ``calls`` ("" when none was sent)."""
-        with self._changed:
-            return list(self._tokens)
-
-    def of(self, method: str) -> list[dict]:
-        """The params of every call of ``method``, e.g. ``mock.of("chat.postMessage")``."""
-        with self._changed:
-            return [params for name, params in self._calls if name == method]
-
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
-        """Block until ``count`` calls of ``method`` arrived, then return their params."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: self._count(method) >= count, timeout):
-                raise AssertionError(self._timeout_message(method, count, timeout))
-        return self.of(method)
-
-    async def wait_for_async(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
-        """``wait_for`` for a test running on an event loop: polls, never blocks the loop."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            with self._changed:
-                if self._count(method) >= count:
-                    break
-                if loop.time() >= deadline:
-                    raise AssertionError(self._timeout_message(method, count, timeout))
-            await asyncio.sleep(0.01)
-        return self.of(method)
-
-    def reset(self) -> None:
-        """Forget recorded calls and tokens (scripted failures and the ts counter stay)."""
-        with self._changed:
-            self._calls.clear()
-            self._tokens.clear()
-
-    # -- scripting ---------------------------------------------------------------------------------
-
-    def fail(self, method: str, error: str = "internal_error", times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
-        if times < 0:
-            raise ValueError("times must be >= 0")
-        with self._changed:
-            self._failures.setdefault(method, []).extend([error] * times)
-
-    # -- serving -----------------------------------------------------------------------------------
-
-    def _count(self, method: str) -> int:
-        return sum(1 for name, _ in self._calls if name == method)
-
-    def _timeout_message(self, method: str, count: int, timeout: float) -> str:
-        seen: dict[str, int] = {}
-        for name, _ in self._calls:
-            seen[name] = seen.get(name, 0) + 1
-        listing = ", ".join(f"{name} x{n}" for name, n in seen.items()) or "none"
-        return (f"timed out after {timeout}s waiting for {count} {method} call(s), got {seen.get(method, 0)}; "
-                f"methods seen: {listing}")
-
-    def _track(self, connection: Any, *, add: bool) -> None:
-        with self._changed:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _next_ts(self) -> str:
-        with self._changed:
-            self._ts += 1
-            micros = _SLACK_TS_BASE + self._ts
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
-
-    def _record(self, method: str, params: dict, token: str) -> str | None:
-        """Record the call and wake waiters; return the scripted error for it, if any."""
-        with self._changed:
-            self._calls.append((method, params))
-            self._tokens.append(token)
-            self._changed.notify_all()
-            queued = self._failures.get(method)
-            return queued.pop(0) if queued else None
-
-    def _respond(self, method: str, params: dict) -> dict[str, Any]:
-        """The ``ok`` answer Slack would give; missing required arguments answer invalid_arguments."""
-        try:
-            if method == "auth.test":
-                return {"ok": True, "url": "https://mock.slack.test/", "team": "Mock Team", "user": "interviewer",
-                        "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
-                        "is_enterprise_install": False}
-            if method == "chat.postMessage":
-                ts = self._next_ts()
-                message = {"text": params.get("text"), "ts": ts, "thread_ts": params.get("thread_ts"),
-                           "user": self.bot_user_id, "bot_id": self.bot_id}
-                return {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
-            if method == "chat.postEphemeral":
-                return {"ok": True, "message_ts": self._next_ts()}
-            if method == "chat.update":
-                return {"ok": True, "channel": params.get("channel"), "ts": params["ts"]}
-            if method == "conversations.open":
-                if "users" not in params and params.get("channel"):
-                    return {"ok": True, "channel": {"id": str(params["channel"])}}
-                users = [u.strip() for u in str(params["users"]).split(",") if u.strip()]
-                prefix = "D" if len(users) == 1 else "G"  # several users: a multi-person DM
-                return {"ok": True, "channel": {"id": prefix + "".join(users)}}
-            if method == "users.info":
-                user = str(params["user"])
-                return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": "User " + user}}
-            return {"ok": True}
-        except KeyError:
-            return {"ok": False, "error": "invalid_arguments"}
-
-    def _answer(self, handler: _SlackHandler, method: str, params: dict, token: str) -> None:
-        """Record, wait out the delay, then write the answer; a vanished client is not an error."""
-        error = self._record(method, params, token)
-        try:
-            if self.delay and self._stopping.wait(self.delay):
-                handler.close_connection = True
-                return
-            if error == "ratelimited":
-                handler._send_json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
-            elif error is not None:
-                handler._send_json(200, {"ok": False, "error": error})
-            else:
-                handler._send_json(200, self._respond(method, params))
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            handler.close_connection = True
-
-
-# --- recorded interviews, for tests, benchmarks and demo reports ---------------------------------
-
-
-def example_rule(bank_questions: dict[str, Question]) -> Callable[[Question, str], VerdictMap]:
-    """A grader that gives a bank answer example exactly its human verdicts (others: keyword_rule)."""
-
-    def rule(question: Question, answer: str) -> VerdictMap:
-        for example in question.examples:
-            if example.answer.strip() == answer.strip():
-                return {point_id: verdict.value for point_id, verdict in example.verdicts.items()}
-        return keyword_rule(question, answer)
-
-    return rule
-
-
-async def practise_from_examples(
-    interviewer: Any, user_key: str, *, sessions: int, questions: int = 4, seed: int = 0,
-    topics: Sequence[str] = (), channel: str = "repl",
-) -> list[Any]:
-    """Run whole interviews through the real core, answering with the bank's graded examples.
-
-    The candidate improves over the sessions (weak answers early, strong ones late), asks for a
-    hint now and then, skips now and then and answers follow-ups, so the transcripts look like a
-    real practice history. Pair it with ``ScriptedEngine(rule=example_rule(...))``.
-    """
-    import random
-
-    from interviewer.domain import SessionOptions, Turn
-
-    rng = random.Random(seed)
-    done = []
-    for n in range(sessions):
-        progress = n / max(1, sessions - 1)
-        pool = [q.id for q in interviewer.bank.select(list(topics)) if q.examples]
-        picked = rng.sample(pool, min(questions, len(pool)))  # from the seed, so a history is reproducible
-        options = SessionOptions(question_ids=picked, questions=len(picked))
-        session, reply = await interviewer.start(user_key=user_key, channel=channel, options=options, session_key=f"{user_key}:{n}")
-        current = ""
-        for _ in range(questions * 6):
-            if reply.finished:
-                break
-            asked = [m for m in reply.messages if m.kind in ("question", "follow_up", "hint")]
-            last = asked[-1] if asked else None
-            current = (last.data.get("question_id") if last else None) or current  # a hint names no question
-            question = interviewer.bank.questions.get(current)
-            if last is not None and last.kind == "question" and question is not None:
-                roll = rng.random()
-                if roll < 0.06:
-                    text = "skip"
-                elif roll < 0.14:
-                    text = "hint"
-                else:
-                    text = _example_answer(question, progress, rng)
-            elif last is not None and last.kind == "hint" and question is not None:
-                text = _example_answer(question, min(1.0, progress + 0.3), rng)
-            elif last is not None and last.kind == "follow_up":
-                text = "skip" if rng.random() < 0.3 else _a_sentence_of(question, rng) if question else "I am not sure."
-            else:
-                text = "end"
-            reply = await interviewer.handle(Turn(session_key=session.session_key, user_key=user_key, text=text, channel=channel))
-        if not reply.finished:
-            await interviewer.handle(Turn(session_key=session.session_key, user_key=user_key, text="end", channel=channel))
-        done.append(session)
-    return done
-
-
-def _a_sentence_of(question: Question, rng: Any) -> str:
-    """A follow-up answer: one sentence of the question's strongest example."""
-    strong = next((e.answer for e in question.examples if e.label == "strong"), question.model_answer or question.text)
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", strong.strip()) if s]
-    return rng.choice(sentences) if sentences else strong
-
-
-def _example_answer(question: Question, progress: float, rng: Any) -> str:
-    by_label = {e.label: e.answer for e in question.examples}
-    weights = {"weak": 1 - progress, "partial": 0.8, "fluent_wrong": 0.3, "strong": 0.2 + progress}
-    labels = [label for label in weights if label in by_label]
-    if not labels:
-        return question.model_answer or question.text
-    return by_label[rng.choices(labels, weights=[weights[label] for label in labels])[0]]
-
-
-def backdate(store: Any, session_id: str, start: Any, *, step_seconds: float = 40.0) -> None:
-    """Move a stored session to ``start`` (its turns ``step_seconds`` apart), for a history over weeks."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from interviewer.tables import SessionRow, TurnRow
-
-    turns = store.turns(session_id)
-    with store.engine.begin() as db:
-        for n, turn in enumerate(turns):
-            db.execute(
-                update(TurnRow).where(TurnRow.session_id == session_id, TurnRow.seq == turn.seq)
-                .values(created_at=start + timedelta(seconds=step_seconds * n))
-            )
-        end = start + timedelta(seconds=step_seconds * max(0, len(turns) - 1))
-        db.execute(update(SessionRow).where(SessionRow.id == session_id).values(created_at=start, updated_at=end))

@@ -3,7 +3,7 @@
 Replicas in production share one server; testing against the real binary (not an in-process
 client) is the only way to see what crosses the wire: connection errors, concurrent creates
 and upserts from several processes. The server itself is started by
-``interviewer.reliability.services`` (the replica bench uses it too); this adds the fixture.
+``harness.reliability.services`` (the replica bench uses it too); this adds the fixture.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.reliability import services
-from interviewer.reliability.services import ChromaServer, free_port, quiet_env  # noqa: F401 - re-exported for tests
+from harness.reliability import services
+from harness.reliability.services import ChromaServer, free_port, quiet_env  # noqa: F401 - re-exported for tests
 
 
 @contextmanager

@@ -12,9 +12,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from interviewer.reliability import services  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
 from interviewer.store import Store  # noqa: E402
+
+from harness.reliability import services  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,16 +9,12 @@ shared by the per-class tests below.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from interviewer.domain import Question, RubricPoint
 from interviewer.text import split_sentences
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-sys.path.insert(0, str(BENCH))
 
 import adversarial  # noqa: E402  (bench/adversarial.py)
 import attacks  # noqa: E402  (bench/attacks.py)

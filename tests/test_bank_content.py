@@ -65,7 +65,7 @@ def test_study_notes_are_300_to_1200_words_with_sections(path: Path) -> None:
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed documents live in ../shared/seeds")
 def test_no_sentence_copies_the_seeds() -> None:
-    from interviewer.overlap import overlap_report
+    from harness.overlap import overlap_report
 
     report = overlap_report(SEEDS)
     print(f"\nlongest shared run {report.max_run} words, max similarity ratio {report.max_ratio:.2f}")

@@ -19,7 +19,8 @@ from rich.console import Console
 from interviewer.core import Interviewer
 from interviewer.domain import SessionOptions, Turn
 from interviewer.rubrics import RubricBank
-from interviewer.testing import MockSlackAPI, ScriptedEngine, keyword_rule
+from interviewer.testing import ScriptedEngine, keyword_rule
+from harness.slack_stub import MockSlackAPI
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -28,7 +29,7 @@ class ReplDriver:
     chat = False
 
     def __init__(self, interviewer: Interviewer) -> None:
-        from interviewer.adapters.repl import ReplRenderer
+        from interviewer_adapters.repl import ReplRenderer
 
         self.interviewer = interviewer
         self.buffer = io.StringIO()
@@ -58,7 +59,7 @@ class SlackDriver:
     def __init__(self, interviewer: Interviewer) -> None:
         from slack_sdk.web.async_client import AsyncWebClient
 
-        from interviewer.adapters.slack import build_slack_app
+        from interviewer_adapters.slack import build_slack_app
 
         self.interviewer = interviewer
         self.mock = MockSlackAPI().start()
@@ -118,7 +119,7 @@ class DiscordDriver:
     def __init__(self, interviewer: Interviewer) -> None:
         from discord_helpers import member, thread
 
-        from interviewer.adapters.discord import DiscordChannel, interview_commands
+        from interviewer_adapters.discord import DiscordChannel, interview_commands
 
         self.channel = DiscordChannel(interviewer)
         self.group = interview_commands(self.channel)

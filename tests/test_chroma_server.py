@@ -241,7 +241,7 @@ print(json.dumps({"added": retriever.report.added, "unchanged": retriever.report
 
 
 def test_replicas_starting_together_embed_the_material_once(tmp_path: Path) -> None:
-    from interviewer.reliability.services import chroma_server as start_chroma
+    from harness.reliability.services import chroma_server as start_chroma
 
     material, go = packaged_subset(tmp_path / "material"), tmp_path / "go"
     with start_chroma(tmp_path / "chroma") as server:

@@ -19,7 +19,8 @@ from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Sessi
 from interviewer.export import generated_schema, load_records, schema, to_json, to_markdown, to_text
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, backdate, example_rule
+from interviewer.testing import ScriptedEngine
+from harness.demo import backdate, example_rule
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "export_session.md"
 STARTED = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)

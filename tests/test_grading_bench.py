@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from interviewer import agreement_stats as stats
-from interviewer import grading_bench as gb
-from interviewer.cli_bench import bench_app
 from interviewer.cli_common import UserError
 from interviewer.engines.offline import graded_question
-from interviewer.grading_bench import BenchDataError, Graded, Row
-from interviewer.grading_eval import split_of
 from interviewer.testing import StubLLMServer, grading_rule
+
+from grading import bench_app
+from harness import agreement_stats as stats
+from harness import grading_bench as gb
+from harness.grading_bench import BenchDataError, Graded, Row
+from harness.grading_eval import split_of
 
 # --- metrics -----------------------------------------------------------------------------------
 

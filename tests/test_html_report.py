@@ -33,12 +33,9 @@ from interviewer.history import (
 from interviewer.report_html import CSP, highlighted, render_html
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import (
-    ScriptedEngine,
-    backdate,
-    example_rule,
-    practise_from_examples,
-)
+from interviewer.testing import ScriptedEngine
+
+from harness.demo import backdate, example_rule, practise_from_examples
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

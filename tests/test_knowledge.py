@@ -230,7 +230,7 @@ def material_kb(material_index) -> KnowledgeBase:
 
 
 def test_bank_questions_retrieve_the_sections_they_cite(material_kb: KnowledgeBase) -> None:
-    from interviewer.knowledge.evaluate import retrieval_quality
+    from harness.retrieval_eval import retrieval_quality
     from interviewer.rubrics import RubricBank
 
     bank = RubricBank.load()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from interviewer.adapters.discord_render import _colour
+from interviewer_adapters.discord_render import _colour
 from interviewer import labels, report_html, selection
 from interviewer.charts import bar_chart
 

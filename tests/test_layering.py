@@ -1,23 +1,47 @@
-"""Principle 1: the core never imports an adapter or a platform SDK; adapters import the core."""
+"""Layering as contracts: import-linter checks the contracts in pyproject.toml on every run."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
-CORE = Path(__file__).parents[1] / "interviewer"
-PLATFORM = re.compile(r"^\s*(import|from)\s+(discord|slack_bolt|slack_sdk|interviewer\.adapters)\b", re.MULTILINE)
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "interviewer"
 
 
-def test_the_core_imports_no_platform_sdk_and_no_adapter() -> None:
-    offenders = {
-        str(path.relative_to(CORE)): match.group(0).strip()
-        for path in CORE.rglob("*.py")
-        for match in [PLATFORM.search(path.read_text(encoding="utf-8"))]
-        if match and path.name != "cli.py"
-    }
-    assert offenders == {}
-    # The CLI may start an adapter, lazily inside a command, but never imports an SDK itself.
+def lint_imports() -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_every_import_contract_is_kept() -> None:
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    assert len(contracts) >= 5
+    for contract in contracts:  # each one was really checked, and kept
+        assert re.search(rf"^{re.escape(contract['name'])} KEPT", result.stdout, re.MULTILINE), contract["name"]
+
+
+def test_the_contracts_catch_a_forbidden_import(tmp_path: Path) -> None:
+    """A core module that imports a channel breaks the build (the checker is not a no-op)."""
+    probe = CORE / "_layering_probe.py"
+    probe.write_text("import interviewer_adapters.repl  # noqa: F401\n", encoding="utf-8")
+    try:
+        result = lint_imports()
+    finally:
+        probe.unlink()
+    assert result.returncode != 0
+    assert "interviewer._layering_probe -> interviewer_adapters.repl" in result.stdout
+
+
+def test_the_cli_imports_channels_only_inside_its_commands() -> None:
+    """The one exception the contracts allow: the CLI starts a channel, lazily, never an SDK."""
     cli = (CORE / "cli.py").read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+(discord|slack_bolt|slack_sdk)\b", cli, re.MULTILINE)
-    assert not re.search(r"^(import|from)\s+interviewer\.adapters", cli, re.MULTILINE)   # only indented, lazy imports
+    assert not re.search(r"^(import|from)\s+interviewer_adapters", cli, re.MULTILINE)  # only indented, lazy imports

@@ -103,9 +103,6 @@ def test_training_pairs_make_the_model_compare_polarity(bank, offline_engine: Of
     one, a denial agrees with the denied point, and nothing comes from the benchmark's
     hand-written answers."""
     import random
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
     import attacks
     import train_contradiction as training
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.domain import Verdict
-from interviewer.engines.base import AssessContext, Passage
+from interviewer.domain import Passage, Verdict
+from interviewer.engines.base import AssessContext
 from interviewer.engines.llm import LLMEngine
 from interviewer.engines.llm_client import ModelConfig
 from interviewer.engines.llm_stream import UtteranceStream

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from interviewer.core import Interviewer
-from interviewer.domain import SessionOptions, Turn
-from interviewer.engines.base import Passage
+from interviewer.domain import Passage, SessionOptions, Turn
+
 from interviewer.engines.llm import LLMEngine
 from interviewer.engines.llm_client import ModelConfig
 from interviewer.rubrics import RubricBank
@@ -166,7 +166,7 @@ def test_the_terminal_shows_streamed_words_live() -> None:
 
     from rich.console import Console
 
-    from interviewer.adapters.repl import ReplRenderer
+    from interviewer_adapters.repl import ReplRenderer
 
     terminal = io.StringIO()
     with ReplRenderer(Console(file=terminal, force_terminal=True, width=80)).live_utterance() as show:

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer.testing import MockSlackAPI
+from harness.slack_stub import MockSlackAPI
 
 BLOCKS = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Question 1*"}},

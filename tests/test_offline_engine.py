@@ -6,8 +6,9 @@ import pytest
 
 from interviewer.domain import Verdict
 from interviewer.engines.offline import GraderParams, OfflineEngine
-from interviewer.grading_eval import evaluate_bank
 from interviewer.rubrics import RubricBank
+
+from harness.grading_eval import evaluate_bank
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
-"""The wheel carries the data: a non-editable install finds rubrics, notes, prompts, migrations."""
+"""The wheel carries the data and only the product: a non-editable install finds rubrics, notes,
+prompts and migrations; the harness (bench/harness) and unittest.mock never ship."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,13 +35,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_contains_data_and_maps_adapters_under_the_package(wheel: Path) -> None:
+def test_wheel_contains_data_and_the_adapters_package(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "interviewer/bank/embeddings.yaml",
         "interviewer/material/rag.md",
-        "interviewer/adapters/repl.py",
-        "interviewer/adapters/slack_manifest.yaml",
+        "interviewer_adapters/repl.py",
+        "interviewer_adapters/slack_manifest.yaml",
         "interviewer/prompts/assess.yaml",
         "interviewer/prompts/__init__.py",
         "interviewer/data/offline_grader.json",
@@ -55,7 +57,52 @@ def test_wheel_contains_data_and_maps_adapters_under_the_package(wheel: Path) ->
     for module in (ROOT / "interviewer").rglob("*.py"):
         assert f"interviewer/{module.relative_to(ROOT / 'interviewer').as_posix()}" in names, module
     for module in (ROOT / "adapters").glob("*.py"):
-        assert f"interviewer/adapters/{module.name}" in names, module
+        assert f"interviewer_adapters/{module.name}" in names, module
+
+
+HARNESS_NAMES = ("reliability", "grading_bench", "grading_eval", "agreement_stats", "overlap", "retrieval_eval",
+                 "slack_stub", "demo", "harness", "cli_bench")
+
+
+def test_wheel_ships_no_harness_and_no_unittest_mock(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    modules = [name for name in archive.namelist() if name.endswith(".py")]
+    assert modules, "the wheel holds no module"
+    shipped = {part.removesuffix(".py") for name in modules for part in name.split("/")}
+    assert shipped.isdisjoint(HARNESS_NAMES), sorted(shipped & set(HARNESS_NAMES))
+    assert not any(name.startswith(("bench/", "harness/")) for name in archive.namelist())
+    mocking = [name for name in modules if re.search(r"^\s*(import|from)\s+unittest\.mock\b|^\s*from\s+unittest\s+import\s+mock\b",
+                                                      archive.read(name).decode("utf-8"), re.MULTILINE)]
+    assert mocking == []
+    # what the harness is made of really lives in bench/harness, so the list above is not stale
+    for name in ("reliability", "grading_bench", "slack_stub", "demo"):
+        assert any((ROOT / "bench" / "harness").glob(f"{name}*")), name
+
+
+def test_tests_run_from_the_checkout_against_a_plain_install(wheel: Path, tmp_path: Path) -> None:
+    """`pip install .` then pytest from the checkout: the checkout's interviewer package shadows
+    the installed one, and still finds its adapters, bank and prompts."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )
+    probe = (
+        "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+        "import interviewer, interviewer.rubrics as r, interviewer.prompting as p, interviewer_adapters.slack as s; "
+        "print(interviewer.__file__); print(r.packaged_rubrics_dir()); print(p.packaged_prompts_dir()); print(s.__file__); "
+        "print(len(r.RubricBank.load().questions))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(target)])}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    package, bank, prompts, adapter, count = result.stdout.split()
+    assert package.startswith(str(ROOT / "interviewer"))
+    assert bank == str(ROOT / "rubrics") and prompts == str(ROOT / "prompts")
+    assert adapter.startswith(str(target))
+    assert int(count) >= 90
 
 
 def test_installed_wheel_finds_its_bank_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ from interviewer.progress import (
 )
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, backdate, example_rule, practise_from_examples
+from interviewer.testing import ScriptedEngine
+from harness.demo import backdate, example_rule, practise_from_examples
 
 T0 = datetime(2026, 11, 1, 18, tzinfo=timezone.utc)
 

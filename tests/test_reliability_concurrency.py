@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from interviewer.domain import Session
-from interviewer.reliability.concurrency import (
+from interviewer.replies import Reply
+
+from harness.reliability.concurrency import (
     ConcurrencyReport, _check_replies, _UserRun, answer_text, marker, markers_in, run_concurrent_sessions_async,
 )
-from interviewer.replies import Reply
 
 
 async def test_thirty_concurrent_sessions_keep_to_themselves(bank) -> None:

@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from interviewer.reliability.crash import (
+from harness.reliability.crash import (
     FINISH_POINT,
     WRITE_POINTS,
     db_path,

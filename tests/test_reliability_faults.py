@@ -3,7 +3,7 @@
 Every turn goes through the real core and LLM engine against the stub server. A persistent
 fault must end in the offline grader with the reason stored and one short notice; a transient
 one must be recovered by a retry or the repair request, with the recovery noted in the grade and
-nothing shown to the candidate. ``bench/reliability`` runs the same driver at large N.
+nothing shown to the candidate. ``bench/reliability.py`` runs the same driver at large N.
 """
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ from __future__ import annotations
 import pytest
 
 from interviewer.core import brief_reason
-from interviewer.reliability.faults import (
+from interviewer.replies import Reply
+from interviewer.store import Store
+from interviewer.testing import ScriptedEngine, keyword_rule
+
+from harness.reliability.faults import (
     FAULT_KINDS,
     MAX_ECHO_CHARS,
     MAX_NOTICE_CHARS,
@@ -22,9 +26,6 @@ from interviewer.reliability.faults import (
     plan,
     run_fault_campaign_async,
 )
-from interviewer.replies import Reply
-from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, keyword_rule
 
 TIMEOUT = 0.3
 RETRY_AFTER = 0.1

@@ -17,7 +17,11 @@ from interviewer import cli
 from interviewer.cli_common import UserError
 from interviewer.core import Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.reliability.hostile import (
+from interviewer.rubrics import RubricBank, RubricError
+from interviewer.store import Store
+from interviewer.testing import ScriptedEngine, StubLLMServer, keyword_rule
+
+from harness.reliability.hostile import (
     INJECTIONS,
     LLM_EPSILON,
     OFFLINE_EPSILON,
@@ -25,9 +29,6 @@ from interviewer.reliability.hostile import (
     base_answers,
     llm_engine_for,
 )
-from interviewer.rubrics import RubricBank, RubricError
-from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, StubLLMServer, keyword_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NAMES = [i.name for i in INJECTIONS]
@@ -63,7 +64,7 @@ def offline_base_scores(engine, bank, bases) -> dict[str, float]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_an_injection_does_not_raise_the_offline_score(engine, bank, bases, offline_base_scores, name: str) -> None:
-    """Each injection against one of the base answers in turn (all of them: bench/reliability)."""
+    """Each injection against one of the base answers in turn (all of them: bench/reliability.py)."""
     index = NAMES.index(name)
     injection = INJECTIONS[index]
     for base in [bases[index % len(bases)]]:
@@ -283,8 +284,8 @@ async def test_hostile_ids_in_slack_and_discord_show(store: Store) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from discord_helpers import interaction, member, thread
-    from interviewer.adapters.discord import DiscordChannel, interview_commands
-    from interviewer.adapters.slack import build_slack_app
+    from interviewer_adapters.discord import DiscordChannel, interview_commands
+    from interviewer_adapters.slack import build_slack_app
 
     interviewer, _ = tiny_interviewer(store)
     _, slack = build_slack_app(interviewer, token="xoxb-test", signing_secret="s", client=AsyncWebClient(token="xoxb-test",

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from interviewer.reliability.leaks import (
+from harness.reliability.leaks import (
     ISOLATION_PATHS, captured_logs, count_secrets, fake_secrets, isolation_rig, owner_views, scan_for_secrets_async,
 )
 

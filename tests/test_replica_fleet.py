@@ -1,7 +1,7 @@
 """Three `interviewer serve slack --http` replicas over one PostgreSQL database and one Chroma
 server, 60 candidates, some answers delivered to two replicas at once: every turn exactly once.
 
-The driver is ``interviewer.reliability.replicas`` (``bench/replicas.py`` runs it at full size
+The driver is ``harness.reliability.replicas`` (``bench/replicas.py`` runs it at full size
 for throughput); this runs it once and prints its counts.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from chroma_server import chroma_server
-from interviewer.reliability.replicas import FleetSpec, replica_logs, run_fleet
-from interviewer.reliability.slack_wire import signed_headers
+from harness.reliability.replicas import FleetSpec, replica_logs, run_fleet
+from harness.reliability.slack_wire import signed_headers
 
 
 

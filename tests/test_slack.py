@@ -14,12 +14,13 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer.adapters.slack import build_slack_app, parse_request, session_key
-from interviewer.adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
+from interviewer_adapters.slack import build_slack_app, parse_request, session_key
+from interviewer_adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
 from interviewer.core import Interviewer
 from interviewer.replies import Reply
 from interviewer.rubrics import RubricBank
-from interviewer.testing import MockSlackAPI, ScriptedEngine, keyword_rule
+from interviewer.testing import ScriptedEngine, keyword_rule
+from harness.slack_stub import MockSlackAPI
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "test-signing-secret"

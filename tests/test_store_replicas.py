@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 from interviewer.cli import app
 from interviewer.core import Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.reliability.services import terminate_backends
 from interviewer.rubrics import RubricBank
 from interviewer.store import HEAD_REVISION, Store
 from interviewer.testing import ScriptedEngine, keyword_rule
+
+from harness.reliability.services import terminate_backends
 
 WORKER = Path(__file__).parent / "replica_worker.py"
 FIXTURES = Path(__file__).parent / "fixtures"

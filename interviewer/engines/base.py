@@ -6,15 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from interviewer.domain import Assessment, Question
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved piece of study material and the citation it is shown with."""
-
-    citation: str
-    text: str
+from interviewer.domain import Assessment, Passage, Question
 
 
 @dataclass

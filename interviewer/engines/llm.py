@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, RubricPoint, Verdict
-from interviewer.engines.base import AssessContext, Engine, Passage
+from interviewer.domain import Assessment, MisconceptionHit, Passage, PointVerdict, Question, RubricPoint, Verdict
+from interviewer.engines.base import AssessContext, Engine
 from interviewer.engines.llm_client import CallResult, ModelCallError, ModelClient, ModelConfig, RequestLimit
 from interviewer.engines.llm_output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
 from interviewer.engines.llm_prompts import assess_values, few_shot_examples, material_block

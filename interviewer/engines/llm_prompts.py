@@ -11,8 +11,8 @@ import json
 import re
 from collections.abc import Sequence
 
-from interviewer.domain import GradedExample, Question, RubricPoint, Verdict
-from interviewer.engines.base import AssessContext, Passage
+from interviewer.domain import GradedExample, Passage, Question, RubricPoint, Verdict
+from interviewer.engines.base import AssessContext
 from interviewer.text import content_words, cue_coverage, split_sentences, words
 
 EXAMPLE_ORDER = ("strong", "fluent_wrong", "partial", "weak")

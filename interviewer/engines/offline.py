@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TypeVar
 from importlib.resources import files
 
@@ -28,6 +28,7 @@ from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Quest
 from interviewer.contradiction_model import DENIES, ContradictionModel, shared_detector, unavailable
 from interviewer.engines.base import AssessContext
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
+from interviewer.engines.measurements import EMBEDDING_DIM, Measurements, Unit
 from interviewer.engines.reference_model import ReferenceModel, features_for
 from interviewer.evidence import hostile_passages, normalise
 from interviewer.scoring import score_verdicts
@@ -35,7 +36,6 @@ from interviewer.text import clean, content_words, cue_coverage, cue_present, pr
 from interviewer.text import split_sentences, states_something, truncate, words
 
 MAX_SENTENCES = 200
-EMBEDDING_DIM = 384
 PARAMS_FILE = "offline_grader.json"
 
 
@@ -93,53 +93,19 @@ class GraderParams:
         return asdict(self)
 
 
-@dataclass
-class _Unit:
-    text: str
-    sentences: tuple[int, ...]
-    tokens: list[str]
-    prose: float  # 1.0 for ordinary prose, lower for bare keyword lists
-
-
-@dataclass
-class Measurements:
-    """Everything the verdicts depend on, computed once per answer."""
-
-    sentences: list[str]
-    units: list[_Unit]
-    point_sims: dict[str, np.ndarray] = field(default_factory=dict)  # per unit
-    point_lex: dict[str, np.ndarray] = field(default_factory=dict)  # per unit
-    single: list[int] = field(default_factory=list)  # units that are one sentence or clause
-    claim_sims: np.ndarray | None = None  # single units x misconceptions
-    claim_cues: np.ndarray | None = None  # same shape, bool
-    best_point_sims: np.ndarray | None = None  # single units: max similarity to any point
-    unit_vectors: np.ndarray | None = None  # one normalised row per unit
-    notes: list[str] = field(default_factory=list)
-    hostile: set[int] = field(default_factory=set)  # sentences addressed to the grader: never evidence
-    conflicts: dict[str, list[Conflict | None]] = field(default_factory=dict)  # per point, per unit
-    claim_denied: np.ndarray | None = None  # single units x misconceptions: the unit denies the claim
-
-    def sentence_vectors(self) -> np.ndarray:
-        """The vector of each whole sentence (its first unit), in sentence order."""
-        if self.unit_vectors is None:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        rows = {u.sentences[0]: k for k, u in reversed(list(enumerate(self.units))) if len(u.sentences) == 1}
-        return self.unit_vectors[[rows[i] for i in sorted(rows)]]
-
-
-def _units(sentences: list[str], cues: Sequence[str] = (), question: str = "") -> list[_Unit]:
+def _units(sentences: list[str], cues: Sequence[str] = (), question: str = "") -> list[Unit]:
     """Grading units: sentences, clauses of long sentences, pairs of adjacent sentences.
 
     Each unit's ``prose`` says how much it can state: a bare keyword list, the rubric's cue
     phrases strung together with function words, a question, or the question restated state
     nothing, however close their words are to a point."""
-    units: list[_Unit] = []
+    units: list[Unit] = []
     for i, sentence in enumerate(sentences):
-        units.append(_Unit(sentence, (i,), [], 1.0))
+        units.append(Unit(sentence, (i,), [], 1.0))
         if len(sentence.split()) >= 12:
-            units.extend(_Unit(c, (i,), [], 1.0) for c in split_clauses(sentence) if c != sentence)
+            units.extend(Unit(c, (i,), [], 1.0) for c in split_clauses(sentence) if c != sentence)
         if i + 1 < len(sentences):
-            units.append(_Unit(f"{sentence} {sentences[i + 1]}", (i, i + 1), [], 1.0))
+            units.append(Unit(f"{sentence} {sentences[i + 1]}", (i, i + 1), [], 1.0))
     asked = question_words(question)
     for unit in units:
         unit.tokens = words(unit.text)
@@ -262,7 +228,7 @@ class OfflineEngine:
         return features_for(question, measured, verdicts, coverage_score, embedder.encode_cached,
                             embedder.encode_tokens_cached, embedder.encode_tokens)
 
-    def _unit_vectors(self, units: list[_Unit]) -> np.ndarray:
+    def _unit_vectors(self, units: list[Unit]) -> np.ndarray:
         """Embed sentences and clauses; a sentence pair's vector is the normalised sum of its two
         sentences' vectors (mean pooling is close to additive), which halves the encoding cost."""
         single = [k for k, u in enumerate(units) if len(u.sentences) == 1]
@@ -527,7 +493,7 @@ def model_answer_claims(question: Question, encode: Callable[[list[str]], np.nda
 
 
 def _conflicts(
-    question: Question, sentences: list[str], units: list[_Unit], points: list[RubricPoint],
+    question: Question, sentences: list[str], units: list[Unit], points: list[RubricPoint],
     point_sims: dict[str, np.ndarray], reference: dict[str, list[str]] | None = None,
 ) -> dict[str, list[Conflict | None]]:
     """For each point, how each unit contradicts it (None where it does not).
@@ -626,7 +592,7 @@ def decide(
     return verdicts, hits
 
 
-def _closer_sentence(measured: Measurements, unit: _Unit, point_id: str) -> int:
+def _closer_sentence(measured: Measurements, unit: Unit, point_id: str) -> int:
     """The sentence of a unit (one sentence, or a pair) that is closer to the point: the quote a
     contradiction is reported with."""
     if len(unit.sentences) == 1:

@@ -26,16 +26,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from interviewer.domain import PointVerdict, Question, Verdict
 from interviewer.embedder import TokenVectors
+from interviewer.engines.measurements import Measurements
 from interviewer.text import STOP_WORDS, prose_factor, words
 
-if TYPE_CHECKING:  # the engine imports this module; the type only names its measurements
-    from interviewer.engines.offline import Measurements
 
 MODEL_FILE = "reference_model.json"
 NEGATORS = frozenset(
@@ -162,7 +160,7 @@ def stated(sentences: Sequence[str], vectors: np.ndarray, topic_stems: set[str],
 
 def features_for(
     question: Question,
-    measured: "Measurements",
+    measured: Measurements,
     verdicts: Sequence[PointVerdict],
     coverage_score: float,
     cached: Vectors,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from interviewer.domain import Question
-from interviewer.engines.base import Passage
+from interviewer.domain import Passage, Question
+
 from interviewer.knowledge.index import KnowledgeBase
 
 CONCURRENT_REQUESTS = 3

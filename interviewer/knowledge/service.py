@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.config import Settings
-from interviewer.engines.base import Passage
+from interviewer.domain import Passage
 
 log = logging.getLogger(__name__)
 MATERIAL = "material"

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL the interviewer at chosen points of a scripted session, restart it, check the store.
 
 The parent (``run_crash_campaign``) starts a child process (``python -m
-interviewer.reliability.crash --child``) that plays a scripted candidate through the real core
+harness.reliability.crash --child``) that plays a scripted candidate through the real core
 (``Interviewer`` over a SQLite ``Store``, a ``ScriptedEngine`` with a short grading delay so that
 grading is a real window). The child behaves like a client that resends what it has not seen
 acknowledged: every answer carries a stable event id, and after a restart it resumes the open
@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness import with_harness_path
 
 USER = "crash-tester"
 CHANNEL = "crash"
@@ -271,8 +273,8 @@ def run_child(
 
     ``stable_ids=False`` gives every life new event ids: a client that cannot be deduplicated,
     which the checks must catch (the harness's own negative control)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    command = [sys.executable, "-m", "interviewer.reliability.crash", "--child", "--workdir", str(workdir), "--run", str(run)]
+    env = with_harness_path({**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    command = [sys.executable, "-m", "harness.reliability.crash", "--child", "--workdir", str(workdir), "--run", str(run)]
     if die_at:
         command += ["--die-at", die_at]
     if not stable_ids:

@@ -372,7 +372,7 @@ async def _llm_cases(bank, injections: Sequence[Injection], answers: Sequence[Ba
 
 
 def main() -> None:
-    """Print the campaign's lines for both engines (``python -m interviewer.reliability.hostile``)."""
+    """Print the campaign's lines for both engines (``python -m harness.reliability.hostile``)."""
     for kind in ("offline", "llm"):
         report = run_injection_campaign(kind)  # type: ignore[arg-type]
         print(report.line())

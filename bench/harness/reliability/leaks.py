@@ -10,16 +10,12 @@ call that fails, a forged Slack request); then every log record (DEBUG, litellm'
 loggers included), stdout/stderr, the SQLite file's bytes, every export format, the CLI's output
 and log file and every reply is searched for the secrets. The stub model and the mock Slack API
 receive the key and token on the wire by design: they are the provider, not our output.
-
-The adapters and their SDKs are loaded by name at run time (``_module``): the core and this
-package never depend on a platform SDK, only this harness drives them, as a test would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import io
 import json
 import logging
@@ -36,21 +32,26 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 from urllib.parse import urlencode
 
+import discord
+import discord.http
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
 from interviewer.core import Interviewer
 from interviewer.domain import Session, SessionOptions, Turn
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import MockSlackAPI, ScriptedEngine, StubLLMServer, StubReply, grading_rule, keyword_rule
+from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, grading_rule, keyword_rule
+from interviewer_adapters import discord as discord_adapter
+from interviewer_adapters import slack as slack_adapter
+
+from harness.slack_stub import MockSlackAPI
 
 TEAM, SLACK_CHANNEL = "T1", "C1"
 ALICE_SLACK, MALLORY_SLACK = "UALICE", "UMALLORY"
 ALICE_DISCORD, MALLORY_DISCORD = 4_100_000_000_000_001, 4_100_000_000_000_002
 SETTLE = 0.15
-
-
-def _module(name: str) -> Any:
-    """An adapter or SDK module, imported when a check runs (see the module docstring)."""
-    return importlib.import_module(name)
 
 
 # --- isolation ------------------------------------------------------------------------------------
@@ -232,8 +233,8 @@ SIGNING = "isolation-signing-secret"
 
 
 def _signed(body: str, content_type: str, secret: str = SIGNING) -> Any:
-    verifier = _module("slack_sdk.signature").SignatureVerifier(secret)
-    request_class = _module("slack_bolt.request.async_request").AsyncBoltRequest
+    verifier = SignatureVerifier(secret)
+    request_class = AsyncBoltRequest
     stamp = str(int(time.time()))
     headers = {"content-type": [content_type], "x-slack-request-timestamp": [stamp],
                "x-slack-signature": [verifier.generate_signature(timestamp=stamp, body=body)]}
@@ -266,8 +267,8 @@ def _slack_button(session_id: str, thread: str, user: str, name: str, secret: st
 
 
 def _slack_app(interviewer: Interviewer, mock: MockSlackAPI, token: str, signing: str) -> Any:
-    client = _module("slack_sdk.web.async_client").AsyncWebClient(token=token, base_url=mock.url)
-    app, _ = _module("interviewer.adapters.slack").build_slack_app(interviewer, token=token, signing_secret=signing, client=client)
+    client = AsyncWebClient(token=token, base_url=mock.url)
+    app, _ = slack_adapter.build_slack_app(interviewer, token=token, signing_secret=signing, client=client)
     return app
 
 
@@ -354,21 +355,19 @@ async def slack_direct_message(rig: IsolationRig) -> list[str]:
 # Discord probes (discord.py objects as spec'd mocks, the real DiscordChannel and core)
 
 def _discord_member(user_id: int, name: str) -> MagicMock:
-    discord = _module("discord")
     user = MagicMock(spec=discord.Member)
     user.id, user.display_name, user.name, user.mention, user.bot = user_id, name, name, f"<@{user_id}>", False
     return user
 
 
 def _discord_thread(thread_id: int) -> MagicMock:
-    place = MagicMock(spec=_module("discord").Thread)
+    place = MagicMock(spec=discord.Thread)
     place.id, place.mention = thread_id, f"<#{thread_id}>"
     place.send, place.add_user = AsyncMock(), AsyncMock()
     return place
 
 
 def _discord_interaction(user: MagicMock, channel: MagicMock) -> MagicMock:
-    discord = _module("discord")
     event = MagicMock(spec=discord.Interaction)
     event.id, event.user, event.channel = int(time.time_ns() % 10**15), user, channel
     event.response = MagicMock(spec=discord.InteractionResponse)
@@ -379,7 +378,7 @@ def _discord_interaction(user: MagicMock, channel: MagicMock) -> MagicMock:
 
 
 def _discord_message(author: MagicMock, channel: MagicMock, content: str) -> MagicMock:
-    sent = MagicMock(spec=_module("discord").Message)
+    sent = MagicMock(spec=discord.Message)
     sent.id, sent.author, sent.channel, sent.content = time.time_ns() % 10**15, author, channel, content
     sent.reply = AsyncMock()
     return sent
@@ -399,15 +398,14 @@ def _discord_said(*mocks: MagicMock) -> str:
 
 
 async def _discord_victim(rig: IsolationRig) -> None:
-    adapter = _module("interviewer.adapters.discord")
-    channel = adapter.DiscordChannel(rig.interviewer)
+    channel = discord_adapter.DiscordChannel(rig.interviewer)
     alice = _discord_member(ALICE_DISCORD, "alice")
     place = _discord_thread(4_200_000_000_000_001)
-    start = _discord_interaction(alice, MagicMock(spec=_module("discord").TextChannel))
+    start = _discord_interaction(alice, MagicMock(spec=discord.TextChannel))
     start.channel.create_thread = AsyncMock(return_value=place)
     await channel.start(start, None, 2)
     await channel.on_message(_discord_message(alice, place, _answer(rig, "alice")), _discord_member(999, "bot"))
-    session = rig.store.active_session(adapter.session_key(place.id))
+    session = rig.store.active_session(discord_adapter.session_key(place.id))
     assert session is not None
     rig.discord_channel, rig.discord_place = channel, place
     rig.discord = Victim(session, len(rig.store.turns(session.id)))
@@ -735,12 +733,12 @@ class _RefuseEveryToken(BaseHTTPRequestHandler):
 def _discord_login_failure(secrets: Mapping[str, str], outputs: _Outputs, interviewer: Interviewer) -> None:
     """Discord rejecting the token (a local server answering 401): the error we show, and what
     discord.py logged on the way, are scanned."""
-    discord_http = _module("discord.http")
+    discord_http = discord.http
     server = ThreadingHTTPServer(("127.0.0.1", 0), _RefuseEveryToken)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     base, discord_http.Route.BASE = discord_http.Route.BASE, f"http://127.0.0.1:{server.server_address[1]}/api/v10"
     try:
-        _module("interviewer.adapters.discord").serve(interviewer, secrets["DISCORD_TOKEN"], guild_id=None,
+        discord_adapter.serve(interviewer, secrets["DISCORD_TOKEN"], guild_id=None,
                                                      message_content=True, default_questions=1)
         outputs.add("discord login error", "no error: the fake token was accepted")
     except Exception as exc:  # ConfigError is expected; whatever it is, its text is scanned

@@ -1,12 +1,19 @@
-"""The benchmark commands: ``bench grading FILE.csv``, ``bench semeval-csv OUT.csv``, ``bench bank-csv OUT.csv``.
+"""Grade a CSV of human-graded answers and print how well the grades agree; convert datasets to it.
 
-``grading`` grades a CSV of human-graded answers (``interviewer.grading_bench``) with the offline
-grader or the configured LLM and prints how well the grades agree with the human ones, for all
-rows and for the held-out questions. Every error is one line (``UserError``), never a traceback.
+  python bench/grading.py grading FILE.csv [--engine llm --model M] [--repeat K] [--holdout-only]
+  python bench/grading.py semeval-csv OUT.csv [--ways 2way|3way] [--zip PATH]
+  python bench/grading.py bank-csv OUT.csv
+
+``grading`` grades every row (``harness.grading_bench``) with the offline grader or an LLM through
+the user's configuration and prints agreement for all rows and for the held-out questions. Every
+error is one line, never a traceback. A script, not an ``interviewer`` command: the benchmark
+code and its default dataset path (``../shared``) belong to the checkout, not to the wheel.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,15 +24,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.cli_common import UserError, console, settings_for
-from interviewer.safe_text import hide_credentials
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from interviewer.cli_common import UserError, console, err_console, settings_for  # noqa: E402
+from interviewer.safe_text import hide_credentials  # noqa: E402
+
+from harness.grading_bench import SEMEVAL_IN_SHARED  # noqa: E402
 
 bench_app = typer.Typer(
     help="Measure how well the grader agrees with human grades (CSV of graded answers; SemEval-2013 and bank converters).",
     no_args_is_help=True,
+    add_completion=False,
 )
 
-DEFAULT_SEMEVAL_ZIP = Path("../shared/data/semeval-2013/semeval-2013-3way-training.zip")
+# ../shared beside the checkout, wherever the script is run from.
+DEFAULT_SEMEVAL_ZIP = Path(__file__).resolve().parents[2] / "shared" / SEMEVAL_IN_SHARED
 
 
 class _RateColumn(ProgressColumn):
@@ -84,8 +98,8 @@ def grading(
     concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=64, help="Rows graded at once (default: 8 for llm, 1 for offline).")] = None,
 ) -> None:
     """Grade a CSV of human-graded answers and print how well the grades agree."""
-    from interviewer import grading_bench as gb
-    from interviewer.agreement_stats import MIN_INTERVAL_QUESTIONS
+    from harness import grading_bench as gb
+    from harness.agreement_stats import MIN_INTERVAL_QUESTIONS
 
     if engine not in ("offline", "llm"):
         raise UserError(f"--engine must be offline or llm, not {engine!r}")
@@ -145,12 +159,12 @@ def semeval_csv(
     zip_path: Annotated[Path, typer.Option("--zip", help="The SemEval-2013 Task 7 training zip.")] = DEFAULT_SEMEVAL_ZIP,
 ) -> None:
     """Convert the SemEval-2013 training zip (Beetle and SciEntsBank) to a benchmark CSV."""
-    from interviewer import grading_bench as gb
+    from harness import grading_bench as gb
 
     if ways not in gb.SEMEVAL_LABELS:
         raise UserError(f"--ways must be one of {', '.join(gb.SEMEVAL_LABELS)}, not {ways!r}")
     if not zip_path.is_file():
-        raise UserError(f"{zip_path}: SemEval-2013 zip not found (run from the project folder with ../shared beside it, or pass --zip PATH)")
+        raise UserError(f"{zip_path}: SemEval-2013 zip not found (expected in ../shared beside the checkout; pass --zip PATH)")
     try:
         rows = gb.semeval_rows(zip_path, ways=ways)
     except gb.BenchDataError as exc:
@@ -165,7 +179,7 @@ def semeval_csv(
 @bench_app.command("bank-csv")
 def bank_csv(out: Annotated[Path, typer.Argument(help="Where to write the CSV.")]) -> None:
     """Write the rubric bank's graded examples (human score 0-10, reference = the model answer) as a CSV."""
-    from interviewer import grading_bench as gb
+    from harness import grading_bench as gb
     from interviewer.app import load_bank
     from interviewer.config import ConfigError
     from interviewer.rubrics import RubricError
@@ -179,9 +193,32 @@ def bank_csv(out: Annotated[Path, typer.Argument(help="Where to write the CSV.")
 
 
 def _write(rows, out: Path) -> None:
-    from interviewer import grading_bench as gb
+    from harness import grading_bench as gb
 
     try:
         gb.write_rows(rows, out)
     except OSError as exc:
         raise UserError(f"{out}: cannot write ({exc.strerror or exc})") from None
+
+
+def main() -> int:
+    """Run a command; a known error is one red line and exit status 1."""
+    import click
+
+    try:
+        bench_app(standalone_mode=False)
+    except UserError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""The reliability bench: every campaign of interviewer.reliability at full size, one summary line.
+"""The reliability bench: every campaign of harness.reliability at full size, one summary line.
 
 The tests run the same drivers at small N on every `make test`; this runs them at the sizes the
 issue asks for and prints the counts:
@@ -12,7 +12,7 @@ issue asks for and prints the counts:
   isolation  every path by which one user could read, answer or export another's session
   secrets    fake keys and tokens set, then logs, stores, exports and errors scanned
 
-Usage: python bench/reliability [--faults 200] [--kills 20] [--users 100] [--seed 0]
+Usage: python bench/reliability.py [--faults 200] [--kills 20] [--users 100] [--seed 0]
 Everything runs offline on 127.0.0.1; the full run takes a few minutes on 2 cores.
 """
 
@@ -39,11 +39,11 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("interviewer").setLevel(logging.ERROR)  # the faults are on purpose: no warning per turn
 
-    from interviewer.reliability.concurrency import run_concurrent_sessions
-    from interviewer.reliability.crash import run_crash_campaign
-    from interviewer.reliability.faults import run_fault_campaign
-    from interviewer.reliability.hostile import run_injection_campaign
-    from interviewer.reliability.leaks import check_isolation, scan_for_secrets
+    from harness.reliability.concurrency import run_concurrent_sessions
+    from harness.reliability.crash import run_crash_campaign
+    from harness.reliability.faults import run_fault_campaign
+    from harness.reliability.hostile import run_injection_campaign
+    from harness.reliability.leaks import check_isolation, scan_for_secrets
 
     started = time.perf_counter()
     parts: list[str] = []

@@ -43,7 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from interviewer.agreement_stats import (
+from interviewer.domain import Question
+
+from harness.agreement_stats import (
     RAW_MAX,
     loqo_isotonic,
     loqo_linear,
@@ -57,8 +59,7 @@ from interviewer.agreement_stats import (
     spearman,
     within_question_pearson,
 )
-from interviewer.domain import Question
-from interviewer.grading_eval import split_of
+from harness.grading_eval import split_of
 
 COLUMNS = ("question_id", "question", "reference_answer", "answer", "score")
 LLM_CONCURRENCY = 8

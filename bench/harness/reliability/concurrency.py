@@ -27,7 +27,7 @@ from interviewer.engines.llm import LLMEngine
 from interviewer.engines.llm_client import ModelConfig
 from interviewer.rubrics import RubricBank
 from interviewer.store import Store
-from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, _StubHTTPServer, prompt_answer, prompt_points
+from interviewer.testing import QuietHTTPServer, ScriptedEngine, StubLLMServer, StubReply, prompt_answer, prompt_points
 
 MARKER = re.compile(r"\buser-(\d{3}) answer-(\d{2})\b")
 COACHING = "Stub coaching: keep practising."
@@ -67,7 +67,7 @@ class ConcurrencyReport:
 # --- the stub model --------------------------------------------------------------------------------
 
 
-class _BacklogHTTPServer(_StubHTTPServer):
+class _BacklogHTTPServer(QuietHTTPServer):
     """The stub's server with a listen backlog for a hundred clients connecting at once
     (the default of 5 makes the kernel drop SYNs, which costs a one-second retry each)."""
 

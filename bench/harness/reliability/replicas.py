@@ -37,12 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interviewer.reliability.services import free_port, quiet_env, stop_process
-from interviewer.reliability.slack_wire import (
+from interviewer.testing import QuietHTTPServer, StubLLMServer, StubReply
+
+from harness.reliability.services import free_port, quiet_env, stop_process
+from harness.reliability.slack_wire import (
     TEAM, asked_text, command_body, event_body, post_kinds, quotable_grading, request_kind, signed_headers,
     strong_answer, thread_message,
 )
-from interviewer.testing import MockSlackAPI, StubLLMServer, StubReply, _StubHTTPServer
+from harness.slack_stub import MockSlackAPI
 
 SECRET = "fleet-signing-secret"
 BOT_TOKEN = "xoxb-fleet"
@@ -135,7 +137,7 @@ class _Posts(MockSlackAPI):
         return await asyncio.wait_for(self.queues[channel].get(), timeout)
 
 
-class _BackloggedHTTPServer(_StubHTTPServer):
+class _BackloggedHTTPServer(QuietHTTPServer):
     request_queue_size = 128  # every replica opens its connections at once; 5 costs SYN retries
 
 
