@@ -22,12 +22,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from interviewer_adapters.discord_render import history_line, render
 from interviewer.config import ConfigError
-from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.export import to_text
-from interviewer.replies import Reply, failed_turn
+from interviewer.interview.replies import Reply, failed_turn
+from interviewer.interview.session import InterviewError, Interviewer
+from interviewer.review.export import to_text
+from interviewer_adapters.discord_render import history_line, render
 
 log = logging.getLogger(__name__)
 

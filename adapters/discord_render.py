@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import discord
 
-from interviewer.feedback import quoted_claim, score_label, usage_line
-from interviewer.history import SessionRecord
+from interviewer.interview.feedback import quoted_claim, score_label, usage_line
+from interviewer.interview.records import SessionRecord
+from interviewer.interview.replies import Message, Reply
 from interviewer.labels import EMOJI_MARK, score_band
-from interviewer.replies import Message, Reply
 from interviewer.text import within_limit
 
 CONTENT_LIMIT = 2000

@@ -21,11 +21,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from interviewer.core import Interviewer
 from interviewer.domain import Session, Turn
-from interviewer.feedback import quoted_claim, score_label, usage_line
+from interviewer.interview.feedback import quoted_claim, score_label, usage_line
+from interviewer.interview.replies import Message, Reply, parse_command
+from interviewer.interview.session import Interviewer
 from interviewer.labels import BAND_COLOUR, TEXT_MARK, VERDICT_BAND, score_band
-from interviewer.replies import Message, Reply, parse_command
 
 CHANNEL = "repl"
 VERDICT_STYLE = {verdict: (mark, BAND_COLOUR[VERDICT_BAND[verdict]]) for verdict, mark in TEXT_MARK.items()}

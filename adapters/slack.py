@@ -22,10 +22,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer_adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
-from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.replies import Reply, failed_turn
+from interviewer.interview.replies import Reply, failed_turn
+from interviewer.interview.session import InterviewError, Interviewer
+from interviewer_adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class SlackChannel:
         if words and words[0].lower() == "history":
             await client.chat_postMessage(channel=channel, text="Your interviews", blocks=await self._history(team, user))
             return
-        session = await asyncio.to_thread(self.interviewer.store.latest_unfinished, user_key(team, user), CHANNEL)
+        session = await self.interviewer.latest_unfinished(user_key(team, user), CHANNEL)
         prefix = session_key(team, channel, "")
         if session is None or not session.session_key.startswith(prefix):
             await client.chat_postMessage(channel=channel, text=f"Say `start` (and a topic if you like) to begin. {USAGE}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from interviewer.feedback import quoted_claim, score_label, usage_line
-from interviewer.history import QuestionRecord, SessionRecord
+from interviewer.interview.feedback import quoted_claim, score_label, usage_line
+from interviewer.interview.records import QuestionRecord, SessionRecord
+from interviewer.interview.replies import Message, Reply
 from interviewer.text import within_limit
-from interviewer.replies import Message, Reply
 
 SECTION_LIMIT = 3000
 BLOCKS_PER_MESSAGE = 50

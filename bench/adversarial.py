@@ -289,7 +289,7 @@ def run(
     if unknown:
         raise ValueError(f"unknown classes {sorted(unknown)}; known: {', '.join(CLASSES)}")
     if engine is None:
-        from interviewer.engines.offline import OfflineEngine
+        from interviewer.grading.offline.engine import OfflineEngine
 
         engine = OfflineEngine()
         engine.embedder.wait()

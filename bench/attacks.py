@@ -8,6 +8,9 @@ and of its contradiction check: the word lists and rules below are this module's
 benchmark does not measure the fix with the fix's own vocabulary.
 
 Everything is deterministic: the same question always gives the same answers.
+
+One module although long: one generator per attack class, each with its own word lists, kept
+beside one another so the classes stay comparable.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 
-from interviewer.engines.offline import OfflineEngine
+from interviewer.grading.offline.engine import OfflineEngine
 from interviewer.rubrics import RubricBank
 
 from harness.grading_eval import evaluate_bank

@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from interviewer.embedder import MODEL_NAME, Embedder, EmbedderError
-from interviewer.engines.reference_model import token_alignment
+from interviewer.grading.offline.reference_model import token_alignment
 
 from harness import grading_bench as gb
 from harness.agreement_stats import loqo_threshold, macro_f1, roc_auc

@@ -32,10 +32,10 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from interviewer.core import Interviewer  # noqa: E402
+from interviewer.interview.session import Interviewer  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
-from interviewer.tables import AssessmentRow, SessionRow, TurnRow  # noqa: E402
+from interviewer.storage.store import Store  # noqa: E402
+from interviewer.storage.tables import AssessmentRow, SessionRow, TurnRow  # noqa: E402
 from interviewer.testing import ScriptedEngine  # noqa: E402
 from harness.demo import example_rule, practise_from_examples  # noqa: E402
 

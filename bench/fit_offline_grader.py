@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from interviewer.engines.offline import GraderParams, OfflineEngine, decide
+from interviewer.grading.offline.engine import GraderParams, OfflineEngine, decide
+from interviewer.grading.scoring import score_verdicts
 from interviewer.rubrics import RubricBank
-from interviewer.scoring import score_verdicts
 
 from harness.grading_eval import BankReport, split_of, tally
 

@@ -1,7 +1,7 @@
 """Fit the LLM engine's quote check: how related to its point a quote must be to earn credit.
 
 A model's quote is measured as the offline grader measures an answer's unit against a point
-(``interviewer/engines/quote_check.py``: prose * (sim_weight * cosine + lex_weight * cue coverage),
+(``interviewer/grading/llm/quote_check.py``: prose * (sim_weight * cosine + lex_weight * cue coverage),
 with the packaged ``GraderParams``). Genuine evidence: for every bank question's strong and
 partial examples, the sentence of the answer that best matches each point the human grader
 marked covered or partial. Three numbers are fitted on it (every bank question):
@@ -25,7 +25,7 @@ It then reports what the check rejects:
   marked missed (fluent-but-wrong answers apart: they talk about the point, wrongly, which is the
   contradiction check's business);
 - and what it costs: genuine evidence rejected, by split, and for the sentence the few-shot
-  examples teach the model to quote; and, when interviewer/contradiction.py is installed, how
+  examples teach the model to quote; and, when interviewer/grading/contradiction.py is installed, how
   many genuine evidence sentences its check flags and how many "It is a myth that <sentence>"
   rewrites it catches.
 
@@ -47,9 +47,9 @@ import numpy as np
 
 from interviewer.domain import Verdict
 from interviewer.embedder import shared_embedder
-from interviewer.engines.llm_prompts import _evidence_sentence
-from interviewer.engines.offline import GraderParams
-from interviewer.engines.quote_check import QuoteCheckParams, QuoteMeter, contradiction, contradiction_available
+from interviewer.grading.llm.prompts import _evidence_sentence
+from interviewer.grading.llm.quote_check import QuoteCheckParams, QuoteMeter, contradiction, contradiction_available
+from interviewer.grading.offline.engine import GraderParams
 from interviewer.rubrics import RubricBank
 from interviewer.text import STOP_WORDS, prose_factor, split_sentences, words
 
@@ -220,11 +220,11 @@ def main() -> int:
           f"({halved_gullible / max(len(slipping), 1):.0%}) earn only partial when marked covered (below partial_below); "
           f"the price: {np.mean([r.value < line for r in of('covered')]):.1%} of genuine covered evidence halved")
     if contradiction_available():
-        print(f"  contradiction check (interviewer/contradiction.py): flags {sum(r.conflict for r in genuine)} of "
+        print(f"  contradiction check (interviewer/grading/contradiction.py): flags {sum(r.conflict for r in genuine)} of "
               f"{len(genuine)} genuine evidence sentences; catches 'It is a myth that <the sentence>' for "
               f"{sum(r.myth_caught for r in genuine)} of them")
     else:
-        print("  contradiction check: interviewer/contradiction.py is not installed, not measured")
+        print("  contradiction check: interviewer/grading/contradiction.py is not installed, not measured")
     print(f"  genuine evidence taken for a keyword list (prose factor < {params.min_prose:g}): {len(listy)} of {len(genuine)}")
     print("  one-word quotes with the word-count rule: 100.0% rejected (a quote needs >= 4 words, or a whole "
           "sentence or clause of >= 3)")

@@ -113,12 +113,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import numpy as np
 
 from interviewer.embedder import Embedder, TokenVectors, fill_missing, shared_embedder
-from interviewer.engines.offline import OfflineEngine, decide, graded_question
-from interviewer.engines.reference_model import (
+from interviewer.grading.offline.engine import OfflineEngine, decide, graded_question
+from interviewer.grading.offline.reference_model import (
     ANSWER_FEATURES, AT_LENGTHS, FEATURES, LENGTHS, MODEL_FILE, TERMS, fit_logistic, predict, terms,
 )
+from interviewer.grading.scoring import score_verdicts
 from interviewer.rubrics import RubricBank
-from interviewer.scoring import score_verdicts
 
 from harness import grading_bench as gb
 from harness.agreement_stats import loqo_linear, loqo_threshold, macro_f1, pearson, question_interval, roc_auc

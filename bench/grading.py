@@ -27,7 +27,7 @@ from rich.text import Text
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from interviewer.cli_common import UserError, console, err_console, settings_for  # noqa: E402
+from interviewer.cli.common import UserError, console, err_console, settings_for  # noqa: E402
 from interviewer.safe_text import hide_credentials  # noqa: E402
 
 from harness.grading_bench import SEMEVAL_IN_SHARED  # noqa: E402
@@ -56,6 +56,8 @@ class _RateColumn(ProgressColumn):
 
 
 def _engine(kind: str, model: str | None):
+    """The engine the product would build from these settings (``app.build_engine``)."""
+    from interviewer.app import build_engine
     from interviewer.config import ConfigError
 
     try:
@@ -66,9 +68,8 @@ def _engine(kind: str, model: str | None):
         if model:
             raise UserError("--model grades with an LLM: add --engine llm")
         from interviewer.embedder import EmbedderError
-        from interviewer.engines.offline import GraderParams, OfflineEngine
 
-        engine = OfflineEngine(params=GraderParams.packaged(max_chars=settings.max_answer_chars))
+        engine = build_engine(settings.model_copy(update={"model": None}))  # the product's offline engine, fitted
         try:
             engine.embedder.wait()
         except EmbedderError as exc:
@@ -76,8 +77,6 @@ def _engine(kind: str, model: str | None):
         return engine, "offline (all-MiniLM-L6-v2, fitted parameters)"
     if not settings.model:
         raise UserError("--engine llm needs a model: pass --model or set INTERVIEWER_MODEL (and INTERVIEWER_API_BASE for a local server)")
-    from interviewer.app import build_engine
-
     try:
         engine = build_engine(settings)
     except ConfigError as exc:

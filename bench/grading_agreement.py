@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from interviewer.engines.offline import OfflineEngine
+from interviewer.grading.offline.engine import OfflineEngine
 from interviewer.rubrics import RubricBank
 
 from harness import grading_bench as gb

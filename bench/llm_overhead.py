@@ -41,12 +41,12 @@ import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from interviewer.core import Interviewer  # noqa: E402
 from interviewer.domain import Passage, Question, SessionOptions, Turn  # noqa: E402
-from interviewer.engines.llm import LLMEngine  # noqa: E402
-from interviewer.engines.llm_client import ModelConfig  # noqa: E402
+from interviewer.grading.llm.client import ModelConfig  # noqa: E402
+from interviewer.grading.llm.engine import LLMEngine  # noqa: E402
+from interviewer.interview.session import Interviewer  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
+from interviewer.storage.store import Store  # noqa: E402
 from interviewer.testing import ScriptedEngine, StubLLMServer, grading_rule  # noqa: E402
 
 TARGET_MS = 50.0
@@ -69,6 +69,9 @@ class FixedMaterial:
         Passage("notes.md > Details", "A second fixed passage, about the details the rubric asks for. " * 4),
         Passage("notes.md > Pitfalls", "A third fixed passage, about common misconceptions. " * 4),
     ]
+
+    def start(self) -> None:
+        """Nothing to open: the passages are fixed."""
 
     def sections(self, query: str, k: int = 2) -> list[str]:
         return [p.citation for p in self.PASSAGES][:k]

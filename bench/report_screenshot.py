@@ -22,11 +22,11 @@ import tempfile  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from interviewer.core import Interviewer  # noqa: E402
-from interviewer.export import load_records  # noqa: E402
-from interviewer.report_html import render_html  # noqa: E402
+from interviewer.interview.records import load_records  # noqa: E402
+from interviewer.interview.session import Interviewer  # noqa: E402
+from interviewer.review.report_html import render_html  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
+from interviewer.storage.store import Store  # noqa: E402
 from interviewer.testing import ScriptedEngine  # noqa: E402
 from harness.demo import backdate, example_rule, practise_from_examples  # noqa: E402
 

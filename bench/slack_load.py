@@ -50,6 +50,9 @@ requests) exits 1.
 
 Usage: python bench/slack_load.py [--sessions 50] [--answers 5] [--latency 1.0] [--duplicates 0.1]
            [--seed 1] [--cold] [--in-process] [--stub-backlog 128] [--threads N] [--timeout 60]
+
+One script although long: the stub model, the mock Slack, the replica processes and the load
+client must start and stop together; the figures come from this one file's run.
 """
 
 from __future__ import annotations
@@ -393,7 +396,7 @@ STORE_METHODS = ("active_session", "create_session", "seen_questions", "append_t
 
 def counting_store(url: str):
     """A Store that counts its calls and the CPU they take (the core reaches it through asyncio.to_thread)."""
-    from interviewer.store import Store
+    from interviewer.storage.store import Store
 
     class CountingStore(Store):
         counting = False
@@ -542,7 +545,7 @@ async def interview(app, slack_url: str, posts: Posts, run: Run, who: Candidate,
 
 async def warm_up(app, config) -> float:
     """litellm's import and first call, and Bolt's auth.test, before timing starts."""
-    from interviewer.engines.llm_client import ModelClient, litellm_module
+    from interviewer.grading.llm.client import ModelClient, litellm_module
 
     started = time.perf_counter()
     await asyncio.to_thread(litellm_module)
@@ -606,12 +609,12 @@ def read_back(store, run: Run, answers: int) -> Stored:
 async def drive(args, bank, store) -> tuple[Run, Served]:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from interviewer.grading.llm.client import ModelConfig
+    from interviewer.grading.llm.engine import LLMEngine
+    from interviewer.interview.session import Interviewer
+    from interviewer.testing import ScriptedEngine
     from interviewer_adapters.slack import build_slack_app
     from interviewer_adapters.slack_blocks import escape
-    from interviewer.core import Interviewer
-    from interviewer.engines.llm import LLMEngine
-    from interviewer.engines.llm_client import ModelConfig
-    from interviewer.testing import ScriptedEngine
 
     loop = asyncio.get_running_loop()
     if args.threads:

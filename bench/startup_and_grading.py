@@ -47,7 +47,7 @@ def time_to_first_question(runs: int) -> list[float]:
 
 
 def grading_times(answers: int) -> list[float]:
-    from interviewer.engines.offline import OfflineEngine
+    from interviewer.grading.offline.engine import OfflineEngine
     from interviewer.rubrics import RubricBank
 
     bank = RubricBank.load()

@@ -24,10 +24,10 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from interviewer.core import Interviewer  # noqa: E402
 from interviewer.domain import SessionOptions, Turn  # noqa: E402
+from interviewer.interview.session import Interviewer  # noqa: E402
 from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
+from interviewer.storage.store import Store  # noqa: E402
 from interviewer.testing import ScriptedEngine, keyword_rule  # noqa: E402
 
 from harness.reliability import services  # noqa: E402

@@ -2,7 +2,7 @@
 answer sentence) and says whether the sentence states the claim, denies it or says something else.
 
 Why learned: MiniLM similarity is blind to polarity, and the rule checks of
-``interviewer/contradiction.py`` need the sentence to reuse the claim's words. A cross-encoder
+``interviewer/grading/contradiction.py`` need the sentence to reuse the claim's words. A cross-encoder
 reads both texts at once, so "accuracy isn't really misleading" can be set against "accuracy hides
 the minority class's errors" even though the words differ.
 
@@ -159,7 +159,7 @@ def add_lora(model, rank: int) -> list:
     import torch
     from torch import nn
 
-    from interviewer.contradiction_model import ADAPTED
+    from interviewer.grading.contradiction_model import ADAPTED
 
     class Adapted(nn.Module):
         def __init__(self, base: nn.Linear) -> None:
@@ -214,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from interviewer.contradiction_model import ContradictionModel
     from interviewer.embedder import shared_embedder
+    from interviewer.grading.contradiction_model import ContradictionModel
     from interviewer.rubrics import RubricBank
 
     torch.manual_seed(13)

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from interviewer.config import ConfigError, Settings
-from interviewer.core import Interviewer
-from interviewer.prompting import PromptError
-from interviewer.engines.base import Engine
+from interviewer.grading.base import Engine
+from interviewer.grading.llm.templates import PromptError
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank, packaged_rubrics_dir
-from interviewer.store import Store
+from interviewer.storage.store import Store
 
 if TYPE_CHECKING:
-    from interviewer.engines.llm_client import ModelConfig
+    from interviewer.grading.llm.client import ModelConfig
 
 
 @dataclass
@@ -28,9 +28,7 @@ class App:
         """Before a bot serves anyone: load the grader now, and open the study material in the
         background, so the first candidates' grading is neither slow nor without context."""
         self.engine.warm_up()
-        start = getattr(self.interviewer.retriever, "start", None)
-        if start is not None:
-            start()
+        self.interviewer.material.start()
 
 
 def load_bank(settings: Settings) -> RubricBank:
@@ -39,12 +37,12 @@ def load_bank(settings: Settings) -> RubricBank:
 
 def build_engine(settings: Settings) -> Engine:
     """The offline engine, or the LLM engine (with the offline one as its fallback) when a model is set."""
-    from interviewer.engines.offline import GraderParams, OfflineEngine
+    from interviewer.grading.offline.engine import GraderParams, OfflineEngine
 
     offline = OfflineEngine(params=GraderParams.packaged(max_chars=settings.max_answer_chars))  # the fitted thresholds
     if not settings.model:
         return offline
-    from interviewer.engines.llm import LLMEngine
+    from interviewer.grading.llm.engine import LLMEngine
 
     prompt_dir = str(settings.prompt_dir) if settings.prompt_dir else None
     try:
@@ -55,7 +53,7 @@ def build_engine(settings: Settings) -> Engine:
 
 def model_config(settings: Settings) -> ModelConfig:
     """The model settings, checked: an unknown provider or a missing API key is a ConfigError."""
-    from interviewer.engines.llm_client import ModelConfig, missing_keys, provider_of
+    from interviewer.grading.llm.client import ModelConfig, missing_keys, provider_of
 
     assert settings.model
     try:

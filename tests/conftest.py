@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from interviewer.rubrics import RubricBank  # noqa: E402
-from interviewer.store import Store  # noqa: E402
+from interviewer.storage.store import Store  # noqa: E402
 
 from harness.reliability import services  # noqa: E402
 
@@ -86,7 +86,7 @@ def any_store(store_url: str) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def offline_engine():
-    from interviewer.engines.offline import OfflineEngine
+    from interviewer.grading.offline.engine import OfflineEngine
 
     engine = OfflineEngine()
     engine.embedder.wait()

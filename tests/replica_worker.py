@@ -10,10 +10,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from interviewer.core import Interviewer
 from interviewer.domain import Assessment, Turn
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"

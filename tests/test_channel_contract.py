@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from rich.console import Console
 
-from interviewer.core import Interviewer
 from interviewer.domain import SessionOptions, Turn
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
 from harness.slack_stub import MockSlackAPI

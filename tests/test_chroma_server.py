@@ -223,14 +223,14 @@ class HashEmbedding:
 OPENING_REPLICA = """
 import json, sys, time
 from pathlib import Path
-import interviewer.rubrics
 from interviewer.app import build_app
 from interviewer.config import load_settings
 from interviewer.embedder import shared_embedder
+import interviewer.rubrics
 
 go, material = Path(sys.argv[1]), Path(sys.argv[2])
 interviewer.rubrics.packaged_material_dir = lambda: material
-retriever = build_app(load_settings()).interviewer.retriever
+retriever = build_app(load_settings()).interviewer.material.retriever
 shared_embedder().encode(["warm up"])
 print("ready", flush=True)
 while not go.exists():

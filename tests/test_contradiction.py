@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from interviewer.contradiction import against, conflict, denies_previous, derived_contrasts
+from interviewer.grading.contradiction import against, conflict, denies_previous, derived_contrasts
 
 STATIC = "Static embeddings such as word2vec or GloVe assign each word type a single fixed vector, whatever sentence it appears in."
 CONTEXTUAL = (
@@ -137,7 +137,7 @@ def test_words_shared_by_both_things_or_a_joint_subject_do_not_conflict(claim: s
 
 
 def test_mirrored_trades_the_names_of_two_contrasted_things_and_canonical_names_only_renames() -> None:
-    from interviewer.contradiction import canonical_names, mirrored
+    from interviewer.grading.contradiction import canonical_names, mirrored
 
     contrasts = ["bias|high bias|underfit", "variance|high variance|overfit"]
     assert mirrored("High variance means the model overfits.", contrasts) == [(1, 0, "bias means the model bias.")]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.core import InterviewError, Interviewer
 from interviewer.domain import SessionOptions, Turn
-from interviewer.replies import help_text
+from interviewer.interview.replies import help_text
+from interviewer.interview.session import InterviewError, Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -230,6 +230,9 @@ class FakeRetriever:
     def sections(self, query: str, k: int = 2) -> list[str]:
         self.queries.append(query)
         return ["notes.md > Alpha", "notes.md > Gamma"][:k]
+
+    def passages(self, query: str, k: int = 3, topic: str | None = None) -> list:
+        return []
 
 
 async def test_feedback_reads_more_from_the_material_when_points_cite_nothing(tiny_bank, store) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from interviewer.config import Settings
-from interviewer.engines.llm_client import _scrub
+from interviewer.grading.llm.client import _scrub
 from interviewer.safe_text import hide_credentials
 
 ENDPOINT = "http://alice:S3CRET-pass@127.0.0.1:9/v1?api_key=abc123DEF&mode=x"

@@ -17,8 +17,8 @@ from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel,
 from interviewer_adapters.discord_render import (
     CONTENT_LIMIT, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, FIELD_VALUE_LIMIT, FIELDS_PER_EMBED, render,
 )
-from interviewer.core import Interviewer
-from interviewer.replies import Reply
+from interviewer.interview.replies import Reply
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
 
@@ -266,7 +266,7 @@ def test_serve_discord_without_a_token_says_so() -> None:
 
 def test_the_adapter_stays_thin() -> None:
     source = (Path(__file__).parents[1] / "adapters" / "discord.py").read_text(encoding="utf-8")
-    for forbidden in ("interviewer.engines", "interviewer.scoring", "interviewer.session_state", "interviewer.feedback", "Verdict"):
+    for forbidden in ("interviewer.grading", "interviewer.grading.scoring", "interviewer.interview.state", "interviewer.interview.feedback", "Verdict"):
         assert forbidden not in source
 
 

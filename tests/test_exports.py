@@ -13,12 +13,13 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from interviewer import cli
-from interviewer.core import Interviewer
+from interviewer.cli import main as cli
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, SessionOptions, Turn, Verdict
-from interviewer.export import generated_schema, load_records, schema, to_json, to_markdown, to_text
+from interviewer.interview.records import load_records
+from interviewer.interview.session import Interviewer
+from interviewer.review.export import generated_schema, schema, to_json, to_markdown, to_text
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine
 from harness.demo import backdate, example_rule
 
@@ -243,7 +244,7 @@ def test_bad_requests_get_one_line(isolated_data_dir: Path) -> None:
 
 
 async def test_progress_and_weakest_drill(history, bank: RubricBank) -> None:
-    from interviewer.cli_history import weakest_question_ids
+    from interviewer.cli.review import weakest_question_ids
 
     shown = invoke("progress").output
     assert "interviewer practice --weakest" in shown and "rag" in shown.lower()

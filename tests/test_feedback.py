@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from interviewer.feedback import quoted_claim
+from interviewer.interview.feedback import quoted_claim
 
 
 def test_a_quoted_misconception_closes_with_one_full_stop() -> None:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from interviewer.cli_common import UserError
-from interviewer.engines.offline import graded_question
+from interviewer.cli.common import UserError
+from interviewer.grading.offline.engine import graded_question
 from interviewer.testing import StubLLMServer, grading_rule
 
 from grading import bench_app

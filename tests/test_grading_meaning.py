@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from interviewer.core import Interviewer
 from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Question, Verdict
-from interviewer.scoring import merge_follow_up, score_verdicts
+from interviewer.grading.scoring import merge_follow_up, score_verdicts
+from interviewer.interview.session import Interviewer
 from interviewer.text import split_sentences
 
 QUESTIONS = ("emb-static-vs-contextual", "bv-definition", "rag-hybrid-search", "reg-l1-l2")
@@ -69,7 +69,7 @@ def test_keywords_strung_together_and_the_question_restated_state_nothing(questi
 
 def test_a_copy_of_the_model_answer_with_a_reversed_direction_contradicts_its_point(bank, offline_engine) -> None:
     """The model answer's sentences are read as more phrasings of the points they restate."""
-    from interviewer.engines.offline import model_answer_claims
+    from interviewer.grading.offline.engine import model_answer_claims
 
     question = bank.get("ca-logreg")
     filed = model_answer_claims(question, offline_engine.embedder.encode_cached)

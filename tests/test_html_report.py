@@ -20,19 +20,19 @@ import pytest
 from bs4 import BeautifulSoup
 from markupsafe import escape
 
-from interviewer.charts import bar_chart, line_chart
-from interviewer.core import Interviewer
-from interviewer.export import load_records
-from interviewer.highlight import evidence_marks, segments
-from interviewer.history import (
+from interviewer.interview.records import load_records
+from interviewer.interview.session import Interviewer
+from interviewer.review.charts import bar_chart, line_chart
+from interviewer.review.highlight import evidence_marks, segments
+from interviewer.interview.records import (
     MisconceptionRecord,
     QuestionRecord,
     SessionRecord,
     UsageRecord,
 )
-from interviewer.report_html import CSP, highlighted, render_html
+from interviewer.review.report_html import CSP, highlighted, render_html
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine
 
 from harness.demo import backdate, example_rule, practise_from_examples

@@ -195,9 +195,9 @@ def test_questions_generated_from_notes_are_marked_and_cite_their_section(kb: Kn
 
 
 async def test_a_notes_interview_grades_and_resumes_without_the_notes_bank(kb: KnowledgeBase, corpus: Path, store) -> None:
-    from interviewer.core import Interviewer
     from interviewer.domain import RubricFile, SessionOptions, Turn
-    from interviewer.engines.offline import OfflineEngine
+    from interviewer.grading.offline.engine import OfflineEngine
+    from interviewer.interview.session import Interviewer
     from interviewer.knowledge.generate import generate_questions
     from interviewer.rubrics import RubricBank
 

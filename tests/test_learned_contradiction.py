@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interviewer import contradiction_model
-from interviewer.contradiction_model import DENIES, OTHER, STATES, ContradictionModel
 from interviewer.domain import Verdict
-from interviewer.engines.offline import OfflineEngine
+from interviewer.grading import contradiction_model
+from interviewer.grading.contradiction_model import DENIES, OTHER, STATES, ContradictionModel
+from interviewer.grading.offline.engine import OfflineEngine
 
 QUESTION = "meval-accuracy-imbalanced"
 DENIAL = ("Accuracy is not misleading on imbalanced data, because a model that always predicts the majority class "
@@ -128,7 +128,7 @@ def test_the_detector_loads_only_after_the_embedder(monkeypatch: pytest.MonkeyPa
     is unavailable (ImportError ...)". The detector's thread waits for the embedder."""
     import threading
 
-    from interviewer.engines import offline
+    from interviewer.grading.offline import engine as offline
 
     embedder_ready = threading.Event()
     loaded = threading.Event()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import StubLLMServer, grading_rule
 
 pytestmark = pytest.mark.slow

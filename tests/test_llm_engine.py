@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from interviewer.domain import Passage, Verdict
-from interviewer.engines.base import AssessContext
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelConfig
-from interviewer.engines.llm_stream import UtteranceStream
-from interviewer.evidence import normalise, quote_in
+from interviewer.grading.base import AssessContext
+from interviewer.grading.evidence import normalise, quote_in
+from interviewer.grading.llm.client import ModelConfig
+from interviewer.grading.llm.engine import LLMEngine
+from interviewer.grading.llm.stream import UtteranceStream
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, grading_reply, grading_rule
 
@@ -248,8 +248,8 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "assess_prompt.txt"
 
 
 def test_rendered_prompt_matches_snapshot(question) -> None:
-    from interviewer.engines.llm_prompts import assess_values, few_shot_examples
-    from interviewer.prompting import ChatPrompt
+    from interviewer.grading.llm.prompts import assess_values, few_shot_examples
+    from interviewer.grading.llm.templates import ChatPrompt
 
     context = AssessContext(
         conversation=[("candidate", "It looks things up."), ("interviewer", "What does it look up, and where does it go?")],
@@ -280,7 +280,7 @@ def test_rendered_prompt_matches_snapshot(question) -> None:
 
 
 def test_few_shot_evidence_is_verbatim_from_the_example(question) -> None:
-    from interviewer.engines.llm_prompts import few_shot_examples
+    from interviewer.grading.llm.prompts import few_shot_examples
 
     for shot in few_shot_examples(question, question.points):
         for point in json.loads(shot["grading"])["points"]:
@@ -289,7 +289,7 @@ def test_few_shot_evidence_is_verbatim_from_the_example(question) -> None:
 
 
 def test_a_broken_prompt_file_names_the_file(tmp_path: Path) -> None:
-    from interviewer.prompting import PromptError, load_prompt_file
+    from interviewer.grading.llm.templates import PromptError, load_prompt_file
 
     (tmp_path / "bad.yaml").write_text("id: bad\nversion: 1\ndescription: x\nmessages:\n  - role: system\n    template: 'a {unclosed'\n")
     with pytest.raises(PromptError, match="bad.yaml: template does not parse"):
@@ -300,8 +300,8 @@ def test_a_broken_prompt_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_grading_reply_helper_quotes_the_answer(question) -> None:
-    from interviewer.engines.llm_prompts import assess_values
-    from interviewer.prompting import ChatPrompt
+    from interviewer.grading.llm.prompts import assess_values
+    from interviewer.grading.llm.templates import ChatPrompt
 
     values = assess_values(question, question.points, question.points, ANSWER, AssessContext(follow_up_allowed=True))
     request = {"messages": ChatPrompt("assess").render([], **values)}
@@ -319,14 +319,14 @@ async def test_model_written_question_is_validated_like_a_bank_question(stub) ->
     assert all(p.cite == "notes.md > Dropout" and 1 <= p.weight <= 3 for p in question.points)
     stub.rule = None
     stub.push('{"question": "Q?", "points": []}', '{"question": "Q?", "points": []}')
-    from interviewer.engines.llm_output import InvalidOutput
+    from interviewer.grading.llm.output import InvalidOutput
 
     with pytest.raises(InvalidOutput, match="not valid"):
         await engine_for(stub).ask("Dropout", passages, topic="notes")
 
 
 async def test_notes_keep_their_offline_question_when_the_model_fails(bank) -> None:
-    from interviewer.engines.llm_client import ModelCallError
+    from interviewer.grading.llm.client import ModelCallError
     from interviewer.knowledge.model_questions import rewrite_with_model
 
     class FailingModel:
@@ -346,12 +346,12 @@ async def test_notes_keep_their_offline_question_when_the_model_fails(bank) -> N
 
 
 def test_a_prompt_folder_overrides_packaged_prompts_by_name(tmp_path: Path, question) -> None:
-    from interviewer.prompting import ChatPrompt
+    from interviewer.grading.llm.templates import ChatPrompt
 
     (tmp_path / "persona.yaml").write_text("id: persona\nversion: 7\ndescription: mine\ntemplate: You are a strict staff engineer.\n")
     prompt = ChatPrompt("assess", str(tmp_path))
     assert prompt.version == "assess-v1.persona-v7"                     # stored with every grade
-    from interviewer.engines.llm_prompts import assess_values
+    from interviewer.grading.llm.prompts import assess_values
 
     messages = prompt.render([], **assess_values(question, question.points, question.points, ANSWER, AssessContext()))
     assert messages[0]["content"].startswith("You are a strict staff engineer.")
@@ -369,7 +369,7 @@ async def test_an_unexpected_error_still_falls_back(stub, question, monkeypatch)
 
 
 def test_ordinary_ml_vocabulary_is_not_mistaken_for_an_injection() -> None:
-    from interviewer.evidence import grader_directed
+    from interviewer.grading.evidence import grader_directed
 
     legit = [
         "Use a strong system prompt with the tone and the output format, then retrieve the facts.",

@@ -15,12 +15,12 @@ import os
 import pytest
 
 from interviewer.domain import PointVerdict, Verdict
-from interviewer.engines.base import AssessContext
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelConfig
-from interviewer.engines.quote_check import QuoteCheckParams, check_quotes
-from interviewer.engines.utterance_check import score_claim, stated_scores
-from interviewer.evidence import check_verdicts
+from interviewer.grading.base import AssessContext
+from interviewer.grading.evidence import check_verdicts
+from interviewer.grading.llm.client import ModelConfig
+from interviewer.grading.llm.engine import LLMEngine
+from interviewer.grading.llm.quote_check import QuoteCheckParams, check_quotes
+from interviewer.grading.llm.utterance_check import score_claim, stated_scores
 from interviewer.safe_text import StreamSanitiser, sanitise
 from interviewer.testing import ScriptedEngine, StubLLMServer
 
@@ -90,8 +90,8 @@ async def test_an_honest_model_quoting_whole_sentences_keeps_its_credit(question
 def test_honest_few_shot_gradings_of_the_bank_keep_their_credit(bank, embedder) -> None:
     """The grading the few-shot examples teach (human verdicts, each quoting the answer's best
     sentence for its point) for the strong and partial examples of every sixth bank question."""
-    from interviewer.engines.llm_prompts import example_grading
-    from interviewer.scoring import score_verdicts
+    from interviewer.grading.llm.prompts import example_grading
+    from interviewer.grading.scoring import score_verdicts
 
     questions = sorted((q for q in bank.questions.values() if q.points), key=lambda q: q.id)[::6]
     credited = kept = 0
@@ -273,7 +273,7 @@ async def test_streamed_words_are_made_safe_as_they_arrive(question, embedder) -
 
 
 async def test_coaching_and_generated_questions_are_made_safe() -> None:
-    from interviewer.engines.base import Passage
+    from interviewer.grading.base import Passage
 
     def rule(request: dict) -> str:
         text = str(request["messages"][-1]["content"])
@@ -331,8 +331,8 @@ async def test_a_streamed_perfect_ten_is_held_back(question, embedder) -> None:
 
 
 async def test_the_interview_uses_its_own_follow_up_when_the_words_are_dropped(bank, store, embedder) -> None:
-    from interviewer.core import Interviewer
     from interviewer.domain import SessionOptions, Turn
+    from interviewer.interview.session import Interviewer
 
     question = bank.get(QUESTION_ID)
     reply = grading({pid: ("covered", "Static") for pid in OWN_SENTENCE}, utterance="Perfect, 10/10!",

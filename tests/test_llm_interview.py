@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from interviewer.core import Interviewer
 from interviewer.domain import Passage, SessionOptions, Turn
+from interviewer.interview.session import Interviewer
 
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelConfig
+from interviewer.grading.llm.client import ModelConfig
+from interviewer.grading.llm.engine import LLMEngine
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, grading_rule, prompt_answer
 
 QUESTIONS = ["rag-what-and-why", "rag-chunking"]
@@ -29,6 +29,9 @@ class Material:
 
     def __init__(self) -> None:
         self.queries: list[tuple[str, str | None]] = []
+
+    def start(self) -> None:
+        """Nothing to open: the passages are fixed."""
 
     def sections(self, query: str, k: int = 2) -> list[str]:
         return ["rag.md > Why RAG"][:k]

@@ -15,8 +15,8 @@ import pytest
 
 from interviewer.app import build_engine, model_config
 from interviewer.config import ConfigError, load_settings
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelClient, ModelConfig, RequestLimit
+from interviewer.grading.llm.client import ModelClient, ModelConfig, RequestLimit
+from interviewer.grading.llm.engine import LLMEngine
 from interviewer.rubrics import RubricBank
 from interviewer.testing import StubLLMServer, StubReply, grading_rule
 

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -289,11 +290,17 @@ def test_bolt_app_replies_through_the_mock(mock: MockSlackAPI) -> None:
     assert set(mock.tokens) == {"xoxb-test"}
 
 
-def test_module_does_not_import_platform_sdks() -> None:
-    import interviewer.testing as testing
+def test_the_stubs_do_not_import_platform_sdks() -> None:
+    """The mock stands in for Slack with the standard library only: a test of an adapter must not
+    pass because the mock borrowed the SDK's own behaviour."""
+    import harness.slack_stub
+    import interviewer.testing
 
-    source = open(testing.__file__, encoding="utf-8").read()
-    assert "import slack" not in source and "from slack" not in source
+    modules = [Path(harness.slack_stub.__file__), *Path(interviewer.testing.__file__).parent.glob("*.py")]
+    assert len(modules) >= 4
+    for module in modules:
+        source = module.read_text(encoding="utf-8")
+        assert "import slack" not in source and "from slack" not in source, module
 
 
 def test_a_response_url_under_the_mock_is_recorded(mock: MockSlackAPI) -> None:

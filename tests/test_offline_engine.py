@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from interviewer.domain import Verdict
-from interviewer.engines.offline import GraderParams, OfflineEngine
+from interviewer.grading.offline.engine import GraderParams, OfflineEngine
 from interviewer.rubrics import RubricBank
 
 from harness.grading_eval import evaluate_bank

@@ -49,8 +49,8 @@ def test_wheel_contains_data_and_the_adapters_package(wheel: Path) -> None:
         "interviewer/data/contradiction-lora.npz",
         "interviewer/data/transcripts-v1.json",
         "interviewer/templates/report.html.j2",
-        "interviewer/migrations/versions/0001_initial.py",
-        "interviewer/migrations/script.py.mako",
+        "interviewer/storage/migrations/versions/0001_initial.py",
+        "interviewer/storage/migrations/script.py.mako",
     ):
         assert expected in names, expected
     assert not any(name.startswith(("adapters/", "rubrics/", "prompts/", "tests/")) for name in names)
@@ -79,52 +79,54 @@ def test_wheel_ships_no_harness_and_no_unittest_mock(wheel: Path) -> None:
         assert any((ROOT / "bench" / "harness").glob(f"{name}*")), name
 
 
-def test_tests_run_from_the_checkout_against_a_plain_install(wheel: Path, tmp_path: Path) -> None:
-    """`pip install .` then pytest from the checkout: the checkout's interviewer package shadows
-    the installed one, and still finds its adapters, bank and prompts."""
+@pytest.fixture
+def installed(wheel: Path, tmp_path: Path) -> Path:
+    """The wheel installed into a folder of its own (no dependencies: those are in this venv)."""
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
         check=True, capture_output=True, timeout=300,
     )
+    return target
+
+
+# Drop the editable install's finder so every import must come from the wheel or the checkout.
+NO_EDITABLE = "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+
+
+def test_tests_run_from_the_checkout_against_a_plain_install(installed: Path) -> None:
+    """`pip install .` then pytest from the checkout: the checkout's interviewer package shadows
+    the installed one, and still finds its adapters, bank and prompts."""
     probe = (
-        "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
-        "import interviewer, interviewer.rubrics as r, interviewer.prompting as p, interviewer_adapters.slack as s; "
+        NO_EDITABLE + "import interviewer, interviewer.rubrics as r, interviewer.grading.llm.templates as p, interviewer_adapters.slack as s; "
         "print(interviewer.__file__); print(r.packaged_rubrics_dir()); print(p.packaged_prompts_dir()); print(s.__file__); "
         "print(len(r.RubricBank.load().questions))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(target)])}, timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(installed)])}, timeout=120,
     )
     assert result.returncode == 0, result.stderr
     package, bank, prompts, adapter, count = result.stdout.split()
     assert package.startswith(str(ROOT / "interviewer"))
     assert bank == str(ROOT / "rubrics") and prompts == str(ROOT / "prompts")
-    assert adapter.startswith(str(target))
+    assert adapter.startswith(str(installed))
     assert int(count) >= 90
 
 
-def test_installed_wheel_finds_its_bank_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300,
-    )
+def test_installed_wheel_finds_its_bank_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
     probe = (
-        # Drop the editable install's finder so every import must come from the installed wheel.
-        "import sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
-        "import interviewer.rubrics as r, interviewer.engines.offline as o; "
+        NO_EDITABLE + "import interviewer.rubrics as r, interviewer.grading.offline.engine as o; "
         "assert o.__file__.startswith(sys.path[1]) or o.__file__.startswith(sys.path[0]), o.__file__; "
         "b = r.RubricBank.load(); "
         "print(r.packaged_rubrics_dir()); print(len(b.questions)); print(o.GraderParams.packaged().covered)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(target)}, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(installed)}, timeout=120,
     )
     assert result.returncode == 0, result.stderr
     where, count, covered = result.stdout.split()
-    assert where.startswith(str(target))
+    assert where.startswith(str(installed))
     assert int(count) >= 90
-    assert float(covered) == pytest.approx(__import__("interviewer.engines.offline", fromlist=["x"]).GraderParams.packaged().covered)
+    assert float(covered) == pytest.approx(__import__("interviewer.grading.offline.engine", fromlist=["x"]).GraderParams.packaged().covered)

@@ -1,4 +1,4 @@
-"""``interviewer.progress``: trends per topic, the weakest rubric points and the next practice set.
+"""``interviewer.review.progress``: trends per topic, the weakest rubric points and the next practice set.
 
 Exact expectations come from hand-built records over a small hand-built bank; a realistic
 history recorded through the real core (``practise_from_examples``) checks that the report holds
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from interviewer.core import Interviewer
 from interviewer.domain import Question, RubricFile, RubricPoint, Verdict
-from interviewer.history import GradeRecord, PointRecord, QuestionRecord, SessionRecord, session_record
-from interviewer.progress import (
+from interviewer.interview.records import GradeRecord, PointRecord, QuestionRecord, SessionRecord, session_record
+from interviewer.interview.session import Interviewer
+from interviewer.review.progress import (
     DRILL_COMMAND,
     ProgressReport,
     point_reason,
@@ -27,7 +27,7 @@ from interviewer.progress import (
     trend_of,
 )
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine
 from harness.demo import backdate, example_rule, practise_from_examples
 

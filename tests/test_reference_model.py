@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from interviewer.domain import Question
-from interviewer.engines.offline import OfflineEngine
-from interviewer.engines.reference_model import (
+from interviewer.grading.offline.engine import OfflineEngine
+from interviewer.grading.offline.reference_model import (
     ANSWER_FEATURES, AT_LENGTHS, FEATURES, LENGTHS, TERMS, ReferenceModel, content_pieces, fit_logistic, predict,
     soft_recall, stems, terms, token_alignment,
 )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from interviewer.domain import Session
-from interviewer.replies import Reply
+from interviewer.interview.replies import Reply
 
 from harness.reliability.concurrency import (
     ConcurrencyReport, _check_replies, _UserRun, answer_text, marker, markers_in, run_concurrent_sessions_async,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from interviewer.core import brief_reason
-from interviewer.replies import Reply
-from interviewer.store import Store
+from interviewer.interview.replies import Reply
+from interviewer.interview.session import brief_reason
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 from harness.reliability.faults import (

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from interviewer import cli
-from interviewer.cli_common import UserError
-from interviewer.core import Interviewer
+from interviewer.cli import main as cli
+from interviewer.cli.common import UserError
 from interviewer.domain import SessionOptions, Turn
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank, RubricError
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, StubLLMServer, keyword_rule
 
 from harness.reliability.hostile import (
@@ -113,7 +113,7 @@ def test_a_code_fence_quoted_in_the_reply_does_not_break_parsing() -> None:
     """Fixed: a reply whose evidence quotes an answer's ``` fence was parsed from inside the quote."""
     import json
 
-    from interviewer.engines.llm_output import GradingOutput, parse_model
+    from interviewer.grading.llm.output import GradingOutput, parse_model
 
     reply = json.dumps({"points": [{"point_id": "a", "verdict": "covered", "evidence": "```python"},
                                    {"point_id": "b", "verdict": "covered", "evidence": "```"}]})
@@ -152,8 +152,8 @@ CONTROL = "NUL\x00 here, \x1b[2J\x1b[31mred\x1b[0m, a title \x1b]0;pwned\x07 and
 async def test_control_characters_never_reach_the_terminal_raw(isolated_data_dir: Path) -> None:
     from rich.console import Console
 
-    from interviewer.export import load_records
-    from interviewer.transcript import render_transcript
+    from interviewer.interview.records import load_records
+    from interviewer.review.text_view import render_transcript
 
     store = Store(f"sqlite:///{isolated_data_dir / 'interviewer.db'}")
     interviewer, _ = tiny_interviewer(store)
@@ -240,7 +240,7 @@ def test_an_export_path_outside_the_allowed_places_is_refused(recorded: str, tmp
 
 
 def test_an_export_path_elsewhere_needs_force_path(recorded: str, tmp_path: Path, monkeypatch) -> None:
-    from interviewer.export import OutputPathError, export_path
+    from interviewer.review.export import OutputPathError, export_path
 
     data = tmp_path / "data"
     with pytest.raises(OutputPathError, match="--force-path"):

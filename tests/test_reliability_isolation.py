@@ -39,7 +39,7 @@ async def test_no_secret_in_logs_transcripts_exports_or_errors(bank) -> None:
 def test_the_scanner_finds_a_planted_secret() -> None:
     secrets = fake_secrets()
     with captured_logs() as logs:
-        logging.getLogger("interviewer.engines.llm_client").debug("calling with key %s", secrets["OPENAI_API_KEY"])
+        logging.getLogger("interviewer.grading.llm.client").debug("calling with key %s", secrets["OPENAI_API_KEY"])
         logging.getLogger("slack_sdk").warning("token %s", secrets["INTERVIEWER_API_KEY"].replace("sk-", "sk_"))
     found = count_secrets({"logs": "\n".join(logs.lines), "db": b"..." + secrets["SLACK_BOT_TOKEN"].encode()}, secrets)
     assert found == {"logs": 2, "db": 1}                               # a rewritten prefix is still caught

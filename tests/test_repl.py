@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -179,7 +179,7 @@ def test_contrasts_that_no_point_mentions_bind_nothing(tmp_path: Path) -> None:
 def test_rubrics_check_prints_a_contrasts_problem_with_file_and_question(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from interviewer.cli import app
+    from interviewer.cli.main import app
 
     path = _tiny_with_contrasts(tmp_path, '["alpha", "omega|psi"]')
     result = CliRunner().invoke(app, ["rubrics", "check", str(path)])

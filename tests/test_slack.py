@@ -14,12 +14,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer_adapters.slack import build_slack_app, parse_request, session_key
-from interviewer_adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
-from interviewer.core import Interviewer
-from interviewer.replies import Reply
+from interviewer.interview.replies import Reply
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
+from interviewer_adapters.slack import build_slack_app, parse_request, session_key
+from interviewer_adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
 from harness.slack_stub import MockSlackAPI
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -326,7 +326,7 @@ def test_parse_request() -> None:
 def test_the_adapter_stays_thin() -> None:
     """Translation only: the adapter never reaches for grading, scoring or session state."""
     source = (Path(__file__).parents[1] / "adapters" / "slack.py").read_text(encoding="utf-8")
-    for forbidden in ("interviewer.engines", "interviewer.scoring", "interviewer.session_state", "interviewer.feedback", "Verdict"):
+    for forbidden in ("interviewer.grading", "interviewer.grading.scoring", "interviewer.interview.state", "interviewer.interview.feedback", "Verdict"):
         assert forbidden not in source
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.core import Interviewer
 from interviewer.domain import Assessment, PointVerdict, SessionOptions, Turn, Verdict
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import HEAD_REVISION, Store, StoreError
+from interviewer.storage.errors import StoreError
+from interviewer.storage.schema import HEAD_REVISION
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,7 +65,7 @@ def test_head_revision_constant_matches_the_migration_scripts() -> None:
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", "interviewer:migrations")
+    config.set_main_option("script_location", "interviewer.storage:migrations")
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
@@ -71,7 +73,7 @@ def test_migrations_and_table_definitions_agree(any_store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from interviewer.tables import Base
+    from interviewer.storage.tables import Base
 
     with any_store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -159,7 +161,7 @@ def _store_with_a_full_disk(path: Path) -> Store:
 def test_a_full_disk_is_named_with_its_path_and_never_called_saved(tmp_path: Path) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from interviewer.store import failure_message
+    from interviewer.storage.errors import failure_message
 
     path = tmp_path / "data" / "interviewer.db"
     store = _store_with_a_full_disk(path)
@@ -178,7 +180,7 @@ def test_a_full_disk_is_named_with_its_path_and_never_called_saved(tmp_path: Pat
 def test_other_store_failures_each_get_their_cause_and_fix() -> None:
     from sqlalchemy.exc import OperationalError
 
-    from interviewer.store import failure_message
+    from interviewer.storage.errors import failure_message
 
     def error(text: str) -> OperationalError:
         return OperationalError("INSERT INTO turns ...", {}, Exception(text))
@@ -207,7 +209,7 @@ def no_room(dbapi_connection, _record):
         cursor.close()
 
 sys.argv = ["interviewer", *sys.argv[1:]]
-from interviewer.cli import main
+from interviewer.cli.main import main
 main()
 '''
 

@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from interviewer.cli import app
-from interviewer.core import Interviewer
+from interviewer.cli.main import app
 from interviewer.domain import SessionOptions, Turn
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import HEAD_REVISION, Store
+from interviewer.storage.schema import HEAD_REVISION
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 from harness.reliability.services import terminate_backends
@@ -64,9 +65,7 @@ def test_db_upgrade_then_current(store_url: str, monkeypatch: pytest.MonkeyPatch
 
 def test_an_unreachable_database_is_one_line_without_a_traceback(tmp_path: Path) -> None:
     env = os.environ | {"INTERVIEWER_DATABASE_URL": "postgresql+psycopg://someone:hunter2@127.0.0.1:1/nowhere"}
-    done = subprocess.run([sys.executable, "-m", "interviewer.cli", "db", "current"], env=env, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0 and "No module named interviewer.cli.__main__" in done.stderr:
-        done = subprocess.run([str(Path(sys.executable).parent / "interviewer"), "db", "current"], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "interviewer", "db", "current"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "cannot reach the transcript store" in done.stderr
@@ -194,11 +193,11 @@ async def test_many_sessions_held_at_once_stay_within_the_ownership_connections(
     """Three times as many sessions as ownership connections, all turning at once: each waits
     its turn for a connection (none fails with "too many clients"), and the statements the
     holders run meanwhile are never starved of threads."""
-    from interviewer.store import LOCK_CONNECTIONS
+    from interviewer.storage.locks import LOCK_CONNECTIONS
 
     store = Store(postgres_url)
     try:
-        assert store.lock_engine is not None
+        assert store.locks.engine is not None
         sessions = [
             store.create_session(user_key=f"u{n}", channel="test", options=SessionOptions(questions=1), session_key=f"k{n}")
             for n in range(3 * LOCK_CONNECTIONS)
@@ -210,7 +209,7 @@ async def test_many_sessions_held_at_once_stay_within_the_ownership_connections(
             claim = store.owning(session_id)
             await claim.wait()
             try:
-                peak = max(peak, store.lock_engine.pool.checkedout())
+                peak = max(peak, store.locks.engine.pool.checkedout())
                 await asyncio.to_thread(store.append_turn, session_id, role="candidate", kind="answer", text="held")
                 await asyncio.sleep(0.05)
             finally:

@@ -98,7 +98,7 @@ def backdate(store: Any, session_id: str, start: Any, *, step_seconds: float = 4
 
     from sqlalchemy import update
 
-    from interviewer.tables import SessionRow, TurnRow
+    from interviewer.storage.tables import SessionRow, TurnRow
 
     turns = store.turns(session_id)
     with store.engine.begin() as db:

@@ -24,6 +24,9 @@ that a grader fitted later on the other questions can report on questions it nev
 
 Only numpy is used for the statistics (ranks, isotonic regression, kappa, AUC), on purpose: the
 package does not depend on scipy directly.
+
+One module although long: reading the data sets, grading and the agreement report share the
+Row and Graded records and the held-out split; the statistics themselves are in agreement_stats.
 """
 
 from __future__ import annotations

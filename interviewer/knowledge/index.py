@@ -23,9 +23,9 @@ from typing import Any, Literal
 import numpy as np
 
 from interviewer.knowledge.chroma import MiniLMEmbeddingFunction
-from interviewer.knowledge.errors import KnowledgeError
 from interviewer.knowledge.chunking import chunk_document
 from interviewer.knowledge.documents import DocumentError, file_kind, read_document
+from interviewer.knowledge.errors import KnowledgeError
 from interviewer.text import STOP_WORDS
 
 RRF_K = 60

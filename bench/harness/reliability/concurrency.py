@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interviewer.core import Interviewer
 from interviewer.domain import Session, SessionOptions, Turn
-from interviewer.replies import Reply
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelConfig
+from interviewer.grading.llm.client import ModelConfig
+from interviewer.grading.llm.engine import LLMEngine
+from interviewer.interview.replies import Reply
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import QuietHTTPServer, ScriptedEngine, StubLLMServer, StubReply, prompt_answer, prompt_points
 
 MARKER = re.compile(r"\buser-(\d{3}) answer-(\d{2})\b")

@@ -213,10 +213,10 @@ async def _open_session(interviewer: Any, store: Any, progress: _Progress, workd
 
 
 async def _child(workdir: Path, run: int, die_at: str | None, stable_ids: bool = True) -> int:
-    from interviewer.core import Interviewer
     from interviewer.domain import Turn
+    from interviewer.interview.session import Interviewer
     from interviewer.rubrics import RubricBank
-    from interviewer.store import Store
+    from interviewer.storage.store import Store
     from interviewer.testing import ScriptedEngine, keyword_rule
 
     progress = _Progress(workdir, run)

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from interviewer.core import Interviewer
 from interviewer.domain import Assessment, Question, SessionOptions, Turn
-from interviewer.engines.base import Engine
-from interviewer.engines.llm import LLMEngine
-from interviewer.engines.llm_client import ModelClient, ModelConfig
-from interviewer.replies import Reply
+from interviewer.grading.base import Engine
+from interviewer.grading.llm.client import ModelClient, ModelConfig
+from interviewer.grading.llm.engine import LLMEngine
+from interviewer.interview.replies import Reply
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import StubLLMServer, StubReply, grading_reply
 
 FAULT_KINDS: tuple[str, ...] = (

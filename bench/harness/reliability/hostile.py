@@ -328,7 +328,7 @@ def run_injection_campaign(
 
 
 def _offline_cases(bank, injections: Sequence[Injection], answers: Sequence[BaseAnswer], engine=None) -> list[InjectionCase]:
-    from interviewer.engines.offline import OfflineEngine
+    from interviewer.grading.offline.engine import OfflineEngine
 
     engine = engine or OfflineEngine()
     cases = []
@@ -344,8 +344,8 @@ def _offline_cases(bank, injections: Sequence[Injection], answers: Sequence[Base
 
 def llm_engine_for(url: str):
     """An LLM engine on the stub whose fallback grades nothing: a fallback must not hide a result."""
-    from interviewer.engines.llm import LLMEngine
-    from interviewer.engines.llm_client import ModelConfig
+    from interviewer.grading.llm.client import ModelConfig
+    from interviewer.grading.llm.engine import LLMEngine
     from interviewer.testing import ScriptedEngine
 
     config = ModelConfig(model="openai/stub-model", api_base=url, api_key="sk-test-not-a-real-key",

@@ -10,6 +10,9 @@ call that fails, a forged Slack request); then every log record (DEBUG, litellm'
 loggers included), stdout/stderr, the SQLite file's bytes, every export format, the CLI's output
 and log file and every reply is searched for the secrets. The stub model and the mock Slack API
 receive the key and token on the wire by design: they are the provider, not our output.
+
+One module although long: every isolation and secret check drives the same rig (one store,
+every channel, fake keys set), and a new leak path is one more function beside the others.
 """
 
 from __future__ import annotations
@@ -38,10 +41,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer.core import Interviewer
 from interviewer.domain import Session, SessionOptions, Turn
+from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
-from interviewer.store import Store
+from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, grading_rule, keyword_rule
 from interviewer_adapters import discord as discord_adapter
 from interviewer_adapters import slack as slack_adapter
@@ -189,7 +192,7 @@ def _cli(rig: IsolationRig, *args: str, user: str = "mallory") -> tuple[int, str
     """The CLI in process, as ``user``, on the rig's store: (exit code, everything it printed)."""
     from typer.testing import CliRunner
 
-    from interviewer import cli
+    from interviewer.cli import main as cli
 
     env = {"INTERVIEWER_USER": user, "INTERVIEWER_DATA_DIR": str(rig.folder),
            "INTERVIEWER_DATABASE_URL": f"sqlite:///{rig.folder / 'interviewer.db'}", "COLUMNS": "200"}
@@ -595,7 +598,7 @@ class _Collect(logging.Handler):
 @contextlib.contextmanager
 def captured_logs() -> Iterator[_Collect]:
     """All loggers at DEBUG into one collector (litellm's included), restored afterwards."""
-    from interviewer.engines.llm_client import litellm_module
+    from interviewer.grading.llm.client import litellm_module
 
     litellm_module()  # it lowers LiteLLM's logger to WARNING on first use: raise it again after
     handler = _Collect()
@@ -658,7 +661,7 @@ def _script_failures(stub: StubLLMServer, key: str) -> None:
 async def _core_run(settings: Any, bank: RubricBank, store: Store, stub: StubLLMServer, outputs: _Outputs) -> Interviewer:
     """Three answers through the LLM engine configured from the environment, failures scripted."""
     from interviewer.app import model_config
-    from interviewer.engines.llm import LLMEngine
+    from interviewer.grading.llm.engine import LLMEngine
 
     config = model_config(settings)
     outputs.add("repr(settings, config)", f"{settings!r} {config!r} {settings.engine_label}")
@@ -700,7 +703,7 @@ def _cli_outputs(folder: Path, session_ids: list[str], outputs: _Outputs) -> Non
     """show and export (md, json, html, to stdout and to a file) through the CLI, in process."""
     from typer.testing import CliRunner
 
-    from interviewer import cli
+    from interviewer.cli import main as cli
 
     for ident in session_ids:
         for args in (["show", ident], *(["export", ident, "-f", fmt] for fmt in ("md", "json", "html"))):
@@ -752,7 +755,8 @@ def _discord_login_failure(secrets: Mapping[str, str], outputs: _Outputs, interv
 async def scan_for_secrets_async(bank: RubricBank | None = None, folder: Path | None = None) -> SecretReport:
     """Run the interview paths with fake secrets set and count the secrets in what we produced."""
     from interviewer.config import load_settings
-    from interviewer.export import FORMATS, load_records, render
+    from interviewer.interview.records import load_records
+    from interviewer.review.export import FORMATS, render
 
     started = time.perf_counter()
     secrets = fake_secrets()

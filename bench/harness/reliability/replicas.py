@@ -17,6 +17,9 @@ server, as a scaled-out deployment does. This process plays everyone else, all o
 Afterwards the database is read back: every answer stored once, graded once, in the order it was
 sent, every session finished, and every thread got exactly one reply per answer. The timed phase
 (first command to last summary) gives the fleet's throughput in answers per second.
+
+One module although long: starting the fleet, driving it and reading the database back are one
+campaign with one set of processes to clean up.
 """
 
 from __future__ import annotations
@@ -414,7 +417,7 @@ def _machine_busy() -> float:
 def _read_back(database_url: str, candidates: list[_Candidate], report: FleetReport) -> None:
     from sqlalchemy import text
 
-    from interviewer.store import Store
+    from interviewer.storage.store import Store
 
     store = Store(database_url, auto_migrate=False)
     try:

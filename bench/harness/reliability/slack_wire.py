@@ -15,7 +15,7 @@ import re
 import time
 from urllib.parse import urlencode
 
-from interviewer.evidence import grader_directed
+from interviewer.grading.evidence import grader_directed
 from interviewer.testing import grading_reply, prompt_answer
 
 TEAM = "T1"
@@ -101,7 +101,7 @@ def quotable_grading(request: dict) -> str:
     """grading_reply(request, "covered"), each point quoting evidence the engine's checks accept.
 
     The engine credits a quote only when it is in the answer, not addressed to the grader, and
-    about its point (interviewer/engines/quote_check.py). So every point quotes all the answer's
+    about its point (interviewer/grading/llm/quote_check.py). So every point quotes all the answer's
     sentences that are not addressed to the grader, joined by "...": a quote longer than two
     sentences counts as its best sentence or pair for each point, so each point finds its own
     sentence in it. (A first sentence quoted for every point, as once here, is evidence for one

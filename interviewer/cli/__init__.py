@@ -1,0 +1,1 @@
+"""The ``interviewer`` command line: practice, review, knowledge, serving a channel, database."""
