@@ -13,10 +13,8 @@ server threads the intent must be enabled (the README says how).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import defaultdict
 from typing import Any
 
 import discord
@@ -24,7 +22,8 @@ from discord import app_commands
 
 from interviewer.config import ConfigError
 from interviewer.domain import SessionOptions, Turn
-from interviewer.interview.replies import Reply, failed_turn
+from interviewer.interview.channel import OVER, ChatChannel
+from interviewer.interview.replies import Reply
 from interviewer.interview.session import InterviewError, Interviewer
 from interviewer.review.export import to_text
 from interviewer_adapters.discord_render import history_line, render
@@ -33,6 +32,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "discord"
 SHOW_MESSAGES = 5
+TOPIC_CHOICES = 25  # Discord's most autocomplete choices
+# Nothing the bot sends pings anyone: model text (follow-ups, questions from notes) could carry
+# @everyone or a role, and the "not yours" note names the owner without calling them.
+NO_PINGS = discord.AllowedMentions.none()
 CONTROL = re.compile(r"interview:(?P<action>hint|skip|end):(?P<session>[0-9a-f]{32})(?::(?P<prompt>[0-9]{1,9}))?")
 BUTTONS = (("hint", "Hint", discord.ButtonStyle.secondary), ("skip", "Skip", discord.ButtonStyle.secondary), ("end", "End", discord.ButtonStyle.danger))
 
@@ -80,15 +83,24 @@ def _where(place: Any) -> str:
     return "our direct messages" if isinstance(place, discord.DMChannel) else place.mention
 
 
-class DiscordChannel:
+class DiscordChannel(ChatChannel):
     """The interview behaviour of the bot, independent of how it is connected (testable alone)."""
 
-    def __init__(self, interviewer: Interviewer, *, default_questions: int = 5) -> None:
-        self.interviewer = interviewer
-        self.default_questions = default_questions
-        self._delivery: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+    name = CHANNEL
 
     # slash commands -----------------------------------------------------------------------
+
+    def topic_choices(self, typed: str) -> list[tuple[str, str]]:
+        """Autocomplete for the topic option: (shown name, value) of the bank's topics matching the
+        last word typed, after the topics already chosen (Discord shows at most 25)."""
+        *chosen, last = re.split(r"[,\s]+", typed.strip()) if typed.strip() else [""]
+        prefix = " ".join(chosen + [""]).lstrip()
+        needle = last.lower()
+        matches = [
+            (slug, title) for slug, title in self.interviewer.bank.topics.items()
+            if slug not in chosen and (needle in slug.lower() or needle in title.lower())
+        ]
+        return [(f"{title} ({slug})"[:100], f"{prefix}{slug}"[:100]) for slug, title in matches[:TOPIC_CHOICES]]
 
     async def start(self, interaction: discord.Interaction, topic: str | None = None, questions: int | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -107,7 +119,14 @@ class DiscordChannel:
             await interaction.followup.send(f"An interview is already running in {_where(place)}.", ephemeral=True)
             return
         _, reply = await self.interviewer.start(user_key=user_key(interaction.user.id), channel=CHANNEL, options=options, session_key=key)
-        await self._deliver(place, key, reply)
+        if not await self.deliver(place, key, reply):  # a DM refused (403: DMs from this server are off)
+            await self.interviewer.handle(Turn(session_key=key, user_key=user_key(interaction.user.id), text="end", channel=CHANNEL))
+            await interaction.followup.send(
+                f"I could not post the first question in {_where(place)}, so the interview is not started. If that was our "
+                "direct messages, allow direct messages from this server's members (Privacy Settings) and start again.",
+                ephemeral=True,
+            )
+            return
         await interaction.followup.send(f"Your interview is in {_where(place)}. Answer there.", ephemeral=True)
 
     async def history(self, interaction: discord.Interaction) -> None:
@@ -146,9 +165,9 @@ class DiscordChannel:
             await interaction.followup.send("There is no interview running in this channel.", ephemeral=True)
             return
         if session.user_key != user_key(interaction.user.id):
-            await interaction.followup.send(_not_yours(session.user_key), ephemeral=True)
+            await interaction.followup.send(self.not_yours(session.user_key), ephemeral=True)
             return
-        await self._turn(interaction.channel, key, session.user_key, "end", f"interaction:{interaction.id}")
+        await self.take_turn(interaction.channel, key, session.user_key, "end", event_id=f"interaction:{interaction.id}")
         await interaction.followup.send("Interview ended; the summary is above.", ephemeral=True)
 
     # messages and buttons -----------------------------------------------------------------
@@ -157,7 +176,7 @@ class DiscordChannel:
         if message.author.bot or message.author == bot_user:
             return
         key = session_key(message.channel.id)
-        async with self._delivery[key]:  # taken before any await: messages are handled in arrival order
+        async with self.in_order(key):  # taken before any await: messages are handled in arrival order
             await self._message(message, bot_user, key)
 
     async def _message(self, message: discord.Message, bot_user: Any, key: str) -> None:
@@ -165,7 +184,7 @@ class DiscordChannel:
         if session is None:
             return  # not an interview thread
         if session.user_key != user_key(message.author.id):
-            await message.reply(_not_yours(session.user_key), mention_author=False, delete_after=15)
+            await message.reply(self.not_yours(session.user_key), mention_author=False, delete_after=15, allowed_mentions=NO_PINGS)
             return
         text = re.sub(rf"<@!?{getattr(bot_user, 'id', 0)}>", "", message.content or "").strip()
         if not text and not message.content:
@@ -174,19 +193,20 @@ class DiscordChannel:
                 "Mention me in your answer (`@interviewer ...`), or ask the server admin to enable the intent._"
             )
             return
-        await self._turn(message.channel, key, session.user_key, text, f"message:{message.id}", locked=True)
+        await self.take_turn(message.channel, key, session.user_key, text, event_id=f"message:{message.id}", in_line=True)
 
     async def on_button(self, interaction: discord.Interaction, action: str, session_id: str, prompt_seq: int | None = None) -> None:
         await interaction.response.defer()  # the grade may take a while; the button must answer now
         key = session_key(interaction.channel.id) if interaction.channel is not None else ""
         session = await self.interviewer.active_session(key)
         if session is None or session.id != session_id:
-            await interaction.followup.send("That interview is over.", ephemeral=True)
+            await interaction.followup.send(OVER, ephemeral=True)
             return
         if session.user_key != user_key(interaction.user.id):
-            await interaction.followup.send(_not_yours(session.user_key), ephemeral=True)
+            await interaction.followup.send(self.not_yours(session.user_key), ephemeral=True)
             return
-        await self._turn(interaction.channel, key, session.user_key, action, f"interaction:{interaction.id}", prompt_seq=prompt_seq)
+        await self.take_turn(interaction.channel, key, session.user_key, action, event_id=f"interaction:{interaction.id}",
+                             prompt_seq=prompt_seq, pressed=True)
 
     # delivery -----------------------------------------------------------------------------
 
@@ -210,40 +230,28 @@ class DiscordChannel:
         except discord.HTTPException:
             return None
 
-    async def _turn(
-        self, place: Any, key: str, user: str, text: str, event_id: str | None, *, prompt_seq: int | None = None, locked: bool = False,
-    ) -> None:
-        """One candidate turn; replies leave in the order the turns came (``locked``: the caller holds the order)."""
-        if not locked:
-            async with self._delivery[key]:
-                await self._turn(place, key, user, text, event_id, prompt_seq=prompt_seq, locked=True)
-            return
-        try:
-            turn = Turn(session_key=key, user_key=user, text=text, channel=CHANNEL, prompt_seq=prompt_seq)
-            reply = await self.interviewer.handle(turn, event_id=event_id)
-        except Exception as exc:
-            log.exception("interview turn failed")
-            reply = failed_turn(exc)
-        await self._send(place, reply)
-
-    async def _deliver(self, place: Any, key: str, reply: Reply) -> None:
-        async with self._delivery[key]:
-            await self._send(place, reply)
-
-    async def _send(self, place: Any, reply: Reply) -> None:
+    async def send(self, place: Any, reply: Reply) -> bool:
+        """Send every message of the reply; False when Discord refused one (the rest are not sent)."""
         for outgoing in render(reply):
-            kwargs: dict[str, Any] = {"content": outgoing.content, "embeds": outgoing.embeds}
+            kwargs: dict[str, Any] = {"content": outgoing.content, "embeds": outgoing.embeds, "allowed_mentions": NO_PINGS}
             if outgoing.controls and reply.session_id:
                 kwargs["view"] = controls(reply.session_id, reply.prompt_seq)
             try:
                 await place.send(**kwargs)
             except discord.HTTPException:
                 log.exception("could not send to Discord")
-                return
+                return False
+        return True
 
+    async def refuse(self, place: Any, user: str, text: str) -> None:
+        """A note that clears itself: in a thread there is no private reply to a plain message."""
+        try:
+            await place.send(content=f"_{text}_", delete_after=15, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.exception("could not send to Discord")
 
-def _not_yours(owner_key: str) -> str:
-    return f"This is <@{owner_key.removeprefix('discord:')}>'s interview. Start your own with `/interview start`."
+    def not_yours(self, owner_key: str) -> str:
+        return f"This is <@{owner_key.removeprefix('discord:')}>'s interview. Start your own with `/interview start`."
 
 
 def _code_blocks(text: str) -> list[str]:
@@ -260,6 +268,10 @@ def interview_commands(channel: DiscordChannel) -> app_commands.Group:
     @app_commands.describe(topic="Topic(s), e.g. rag or 'rag transformers' (default: all)", questions="How many questions (1-50)")
     async def start(interaction: discord.Interaction, topic: str | None = None, questions: app_commands.Range[int, 1, 50] | None = None) -> None:
         await channel.start(interaction, topic, questions)
+
+    @start.autocomplete("topic")
+    async def topic_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=value) for name, value in channel.topic_choices(current)]
 
     @group.command(name="history", description="Your recent interviews and scores (only you see them)")
     async def history(interaction: discord.Interaction) -> None:
@@ -283,7 +295,7 @@ class InterviewBot(discord.Client):
     def __init__(self, channel: DiscordChannel, *, guild_id: int | None = None, message_content: bool = True) -> None:
         intents = discord.Intents.default()
         intents.message_content = message_content
-        super().__init__(intents=intents)
+        super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.interview_channel = channel
         self.guild_id = guild_id
         self.tree = app_commands.CommandTree(self)

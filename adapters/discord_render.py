@@ -1,7 +1,7 @@
 """Discord rendering of the core's replies: plain messages and embeds, within Discord's limits.
 
-A message holds at most 2,000 characters of content and 10 embeds; an embed at most a
-4,096-character description, 25 fields of 1,024 characters and 6,000 characters in all.
+A message holds at most 2,000 characters of content and 10 embeds of 6,000 characters in all;
+an embed at most a 4,096-character description and 25 fields of 1,024 characters.
 Everything longer is split, never cut off, so a long scorecard arrives whole over a few messages.
 """
 
@@ -15,7 +15,7 @@ from interviewer.interview.feedback import quoted_claim, score_label, usage_line
 from interviewer.interview.records import SessionRecord
 from interviewer.interview.replies import Message, Reply
 from interviewer.labels import EMOJI_MARK, score_band
-from interviewer.text import within_limit
+from interviewer.text import plural, quoted_within_limit, within_limit
 
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
@@ -62,9 +62,12 @@ class EmbedBuilder:
                 self._new(None)
             self.current.description = piece
 
-    def add(self, name: str, value: str) -> None:
+    def add(self, name: str, value: str, *, quote: bool = False) -> None:
+        """A field, continued in further fields when long; ``quote``: the value is the
+        candidate's words, shown as a quote in every piece."""
         name = name[:FIELD_NAME_LIMIT] or "\u200b"
-        for n, piece in enumerate(within_limit(value or "—", FIELD_VALUE_LIMIT)):
+        pieces = quoted_within_limit(value, FIELD_VALUE_LIMIT) if quote and value else within_limit(value or "—", FIELD_VALUE_LIMIT)
+        for n, piece in enumerate(pieces):
             label = name if n == 0 else f"{name[: FIELD_NAME_LIMIT - 12]} (continued)"
             if len(self.current.fields) >= FIELDS_PER_EMBED or _size(self.current) + len(label) + len(piece) > EMBED_TOTAL_LIMIT:
                 self._new(None)
@@ -84,8 +87,7 @@ def _feedback(message: Message) -> list[discord.Embed]:
     if d.get("remark"):
         builder.text(d["remark"])
     for point in d.get("points", []):
-        evidence = f"> {point['evidence']}" if point.get("evidence") else "—"
-        builder.add(f"{EMOJI_MARK.get(point['verdict'], '')} {point['text']}", evidence)
+        builder.add(f"{EMOJI_MARK.get(point['verdict'], '')} {point['text']}", point.get("evidence") or "—", quote=bool(point.get("evidence")))
     for hit in d.get("misconceptions", []):
         builder.add("⚠️ Careful", f"You said {quoted_claim(hit['evidence'])} {hit['correction']}")
     if d.get("read_more"):
@@ -135,14 +137,27 @@ def _content(message: Message) -> str:
     return message.text
 
 
+def _per_message(embeds: list[discord.Embed]) -> list[list[discord.Embed]]:
+    """Embeds grouped into messages: at most 10 per message and 6,000 characters over all of
+    them (Discord refuses the whole message otherwise, and the reader never sees it)."""
+    groups: list[list[discord.Embed]] = []
+    size = 0
+    for embed in embeds:
+        if not groups or len(groups[-1]) == EMBEDS_PER_MESSAGE or size + len(embed) > EMBED_TOTAL_LIMIT:
+            groups.append([])
+            size = 0
+        groups[-1].append(embed)
+        size += len(embed)
+    return groups
+
+
 def render(reply: Reply) -> list[Outgoing]:
     """The messages to send for one reply, in order; the controls ride on the last one."""
     outgoing: list[Outgoing] = []
     for message in reply.messages:
         if message.kind in ("feedback", "summary"):
             embeds = _feedback(message) if message.kind == "feedback" else _summary(message)
-            for i in range(0, len(embeds), EMBEDS_PER_MESSAGE):
-                outgoing.append(Outgoing(embeds=embeds[i : i + EMBEDS_PER_MESSAGE]))
+            outgoing.extend(Outgoing(embeds=group) for group in _per_message(embeds))
             continue
         text = _content(message)
         if outgoing and not outgoing[-1].embeds and len(outgoing[-1].content or "") + len(text) + 2 <= CONTENT_LIMIT:
@@ -159,5 +174,5 @@ def history_line(record: SessionRecord) -> str:
     average = f"**{record.average:.1f}/10**" if record.average is not None else "no score yet"
     return (
         f"`{record.id[:8]}` {record.started_at:%Y-%m-%d %H:%M} · {', '.join(record.topics) or 'all topics'} · "
-        f"{len(record.questions)} questions · {average}" + (" · in progress" if record.status == "active" else "")
+        f"{plural(len(record.questions), 'question')} · {average}" + (" · in progress" if record.status == "active" else "")
     )

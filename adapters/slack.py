@@ -11,19 +11,20 @@ announces the interview; its first reply is the question.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import OrderedDict, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from interviewer.domain import SessionOptions, Turn
-from interviewer.interview.replies import Reply, failed_turn
+from interviewer.domain import SessionOptions
+from interviewer.interview.channel import OVER, ChatChannel
+from interviewer.interview.replies import Reply
 from interviewer.interview.session import InterviewError, Interviewer
 from interviewer_adapters.slack_blocks import ACTION_PREFIX, escape, history_blocks, render, sections, transcript_blocks
 
@@ -31,7 +32,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
 SEEN_EVENTS = 10_000
-IO_THREADS = 32
+RATE_LIMIT_RETRIES = 2
+# Message subtypes that still carry the candidate's answer: "Also send to #channel" and an answer
+# with a file attached. Edits, deletions, joins and bot messages are not answers.
+ANSWER_SUBTYPES = (None, "thread_broadcast", "file_share")
 USAGE = (
     "`/interview [topic ...] [--questions N]` starts a mock interview in a thread · "
     "`/interview history` lists yours · `/interview show ID` shows one. "
@@ -78,15 +82,24 @@ def parse_request(text: str) -> tuple[str, list[str], int | None]:
     return "start", topics, questions
 
 
-class SlackChannel:
+@dataclass(frozen=True)
+class Place:
+    """Where a reply goes: a thread of a channel (or of a DM), through one Web API client."""
+
+    client: AsyncWebClient
+    channel: str
+    thread: str
+
+
+class SlackChannel(ChatChannel):
     """Wires one Interviewer into a Bolt AsyncApp."""
 
+    name = CHANNEL
+
     def __init__(self, interviewer: Interviewer, app: AsyncApp, *, default_questions: int = 5) -> None:
-        self.interviewer = interviewer
+        super().__init__(interviewer, default_questions=default_questions)
         self.app = app
-        self.default_questions = default_questions
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._delivery: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         app.command("/interview")(self.on_command)
         app.event("app_mention")(self.on_mention)
         app.event("message")(self.on_message)
@@ -101,7 +114,7 @@ class SlackChannel:
         try:
             action, args, questions = parse_request(command.get("text", ""))
         except ValueError as exc:
-            await respond(response_type="ephemeral", text=f"{exc}. {USAGE}")
+            await respond(response_type="ephemeral", text=f"{escape(str(exc))}. {USAGE}")
             return
         if action == "help":
             await respond(response_type="ephemeral", text=USAGE)
@@ -122,7 +135,7 @@ class SlackChannel:
         thread = event.get("thread_ts")
         if thread and await self.interviewer.active_session(session_key(team, event["channel"], thread)):
             return  # a message in an interview thread: on_message answers it
-        if not self._first_delivery(body):
+        if not await self._first_delivery(body):
             return
         words = re.sub(r"<@[A-Z0-9]+>", " ", event.get("text", "")).split()
         if not words or words[0].lower() not in ("start", "interview"):
@@ -136,9 +149,9 @@ class SlackChannel:
         await self._start(client, team, event["channel"], event["user"], topics, questions, root_ts=event.get("thread_ts") or event["ts"])
 
     async def on_message(self, event: dict, body: dict, client: AsyncWebClient, context: dict) -> None:
-        if event.get("subtype") or event.get("bot_id") or event.get("user") in (None, context.get("bot_user_id")):
+        if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or event.get("user") in (None, context.get("bot_user_id")):
             return  # edits, joins, other bots and ourselves
-        if not self._first_delivery(body):
+        if not await self._first_delivery(body):
             return  # a retry of an event we already have
         team = body.get("team_id") or event.get("team", "")
         channel, user, text = event["channel"], event["user"], event.get("text", "")
@@ -148,7 +161,8 @@ class SlackChannel:
             return
         if thread is None:
             return  # channel chatter outside any thread
-        await self._turn(client, channel, thread, session_key(team, channel, thread), user_key(team, user), text, body.get("event_id"))
+        await self.take_turn(Place(client, channel, thread), session_key(team, channel, thread), user_key(team, user), text,
+                             event_id=body.get("event_id"))
 
     async def on_button(self, ack, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
@@ -160,15 +174,16 @@ class SlackChannel:
         key = session_key(team, channel, thread)
         session = await self.interviewer.active_session(key)
         session_id, _, shown = (action.get("value") or "").partition(":")
+        place = Place(client, channel, thread)
         if session is None or session.id != session_id:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text="That interview is over.")
+            await self.refuse(place, user_key(team, user), OVER)
             return
         if session.user_key != user_key(team, user):
-            await self._not_yours(client, channel, user, thread, session.user_key)
+            await self.refuse(place, user_key(team, user), self.not_yours(session.user_key))
             return
         command = action["action_id"].removeprefix(ACTION_PREFIX)
-        await self._turn(client, channel, thread, key, session.user_key, command, f"action:{action.get('action_ts', '')}",
-                         prompt_seq=int(shown) if shown.isdigit() else None)
+        await self.take_turn(place, key, session.user_key, command, event_id=f"action:{action.get('action_ts', '')}",
+                             prompt_seq=int(shown) if shown.isdigit() else None, pressed=True)
 
     async def on_error(self, error: Exception, body: dict, logger: logging.Logger) -> None:
         log.error("slack listener failed: %s", error, exc_info=error)
@@ -201,7 +216,7 @@ class SlackChannel:
         except InterviewError as exc:
             await self._post_text(client, channel, root_ts, str(exc))
             return
-        await self._deliver(client, channel, root_ts, key, reply)
+        await self.deliver(Place(client, channel, root_ts), key, reply)
 
     async def _direct_message(self, client, body: dict, team: str, channel: str, user: str, text: str, ts: str) -> None:
         """A top-level DM: 'start' opens an interview threaded under it; anything else goes to
@@ -224,53 +239,29 @@ class SlackChannel:
             await client.chat_postMessage(channel=channel, text=f"Say `start` (and a topic if you like) to begin. {USAGE}")
             return
         thread = session.session_key.removeprefix(prefix)
-        await self._turn(client, channel, thread, session.session_key, session.user_key, text, body.get("event_id"))
+        await self.take_turn(Place(client, channel, thread), session.session_key, session.user_key, text, event_id=body.get("event_id"))
 
-    async def _turn(
-        self, client, channel: str, thread: str, key: str, user: str, text: str, event_id: str | None, prompt_seq: int | None = None,
-    ) -> None:
-        """One candidate message; the core's refusals become silence (another thread) or a private note."""
-        async with self._delivery[key]:  # replies leave in the order the messages came
-            try:
-                reply = await self.interviewer.handle(
-                    Turn(session_key=key, user_key=user, text=text, channel=CHANNEL, prompt_seq=prompt_seq), event_id=event_id
-                )
-                refusal = reply.messages[0].data.get("reason") if len(reply.messages) == 1 else None
-                if refusal == "no_session":
-                    return  # a thread that is not an interview
-                if refusal == "not_owner":
-                    await self._not_yours(client, channel, user.rsplit(":", 1)[-1], thread, reply.messages[0].data["owner"])
-                    return
-            except Exception as exc:
-                log.exception("interview turn failed")
-                reply = failed_turn(exc)
-            await self._post(client, channel, thread, reply)
-
-    async def _deliver(self, client, channel: str, thread: str, key: str, reply: Reply) -> None:
-        async with self._delivery[key]:
-            await self._post(client, channel, thread, reply)
-
-    async def _post(self, client, channel: str, thread: str, reply: Reply) -> None:
+    async def send(self, place: Place, reply: Reply) -> bool:
         for payload in render(reply):
             try:
-                await client.chat_postMessage(channel=channel, thread_ts=thread, **payload)
+                await place.client.chat_postMessage(channel=place.channel, thread_ts=place.thread, **payload)
             except Exception:
                 log.exception("could not post to Slack")
-                await self._post_text(client, channel, thread, "Sorry, I could not post my reply here. Type `repeat` to see it again.")
-                return
+                await self._post_text(place.client, place.channel, place.thread, "Sorry, I could not post my reply here. Type `repeat` to see it again.")
+                return False
+        return True
 
     async def _post_text(self, client, channel: str, thread: str, text: str) -> None:
         try:
-            await client.chat_postMessage(channel=channel, thread_ts=thread or None, text=text, blocks=sections(escape(text)))
+            await client.chat_postMessage(channel=channel, thread_ts=thread or None, text=escape(text), blocks=sections(escape(text)))
         except Exception:
             log.exception("could not post an error message to Slack")
 
-    async def _not_yours(self, client, channel: str, user: str, thread: str, owner_key: str) -> None:
-        owner = owner_key.rsplit(":", 1)[-1]
-        await client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=thread,
-            text=f"This is <@{owner}>'s interview. Start your own with `/interview`.",
-        )
+    async def refuse(self, place: Place, user: str, text: str) -> None:
+        await place.client.chat_postEphemeral(channel=place.channel, user=user.rsplit(":", 1)[-1], thread_ts=place.thread, text=text)
+
+    def not_yours(self, owner_key: str) -> str:
+        return f"This is <@{owner_key.rsplit(':', 1)[-1]}>'s interview. Start your own with `/interview`."
 
     async def _history(self, team: str, user: str) -> list[dict[str, Any]]:
         return history_blocks(await self.interviewer.history(user_key(team, user), 10))
@@ -283,17 +274,18 @@ class SlackChannel:
             return sections(f"You have no interview `{escape(args[0][:40])}`. See `/interview history`.")
         return transcript_blocks(record)
 
-    def _first_delivery(self, body: dict) -> bool:
-        """False for an event already seen (Slack's retries carry the same event_id)."""
+    async def _first_delivery(self, body: dict) -> bool:
+        """False for an event already taken in, here or by another replica (Slack's retries carry
+        the same event_id, and a load balancer may send a retry anywhere)."""
         event_id = body.get("event_id")
         if not event_id:
             return True
-        if event_id in self._seen:
+        if event_id in self._seen:  # a retry to this process: no need to ask the store
             return False
         self._seen[event_id] = None
         while len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
-        return True
+        return await self.interviewer.first_delivery(f"slack:{event_id}")
 
 
 def build_slack_app(
@@ -312,45 +304,13 @@ def build_slack_app(
         request_verification_enabled=signing_secret is not None,
         logger=logging.getLogger("interviewer.slack.bolt"),
     )
+    with_rate_limit_retries(app.client)
     return app, SlackChannel(interviewer, app, default_questions=default_questions)
 
 
-def missing_variables(environ: dict[str, str], *, http: bool) -> list[str]:
-    """The Slack variables a mode needs that the environment lacks, in the order to fix them."""
-    needed = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"] if http else ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
-    return [name for name in needed if not environ.get(name, "").strip()]
-
-
-def serve(interviewer: Interviewer, environ: dict[str, str], *, http: bool, host: str, port: int, default_questions: int) -> None:
-    """Run until interrupted: Socket Mode (an outbound WebSocket) or the Events API over HTTP.
-
-    One aiohttp session carries every Web API call, so posts reuse a connection to Slack
-    instead of opening a new TLS connection each time.
-    """
-    import aiohttp
-    from aiohttp import web
-
-    async def run() -> None:
-        # Store calls wait on the database, not the CPU: more threads than asyncio's default
-        # (cpus + 4) keep many concurrent interviews from queueing behind each other.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="interviewer-io"))
-        async with aiohttp.ClientSession() as session:
-            base_url = environ.get("SLACK_API_URL") or AsyncWebClient.BASE_URL  # a proxy, or a mock in tests
-            client = AsyncWebClient(token=environ["SLACK_BOT_TOKEN"], session=session, base_url=base_url)
-            if http:
-                app, _ = build_slack_app(interviewer, token="", signing_secret=environ["SLACK_SIGNING_SECRET"], client=client,
-                                         default_questions=default_questions)
-                runner = web.AppRunner(app.web_app(path="/slack/events", port=port))
-                await runner.setup()
-                await web.TCPSite(runner, host=host, port=port).start()
-                try:
-                    await asyncio.Event().wait()  # Slack posts to /slack/events until we are stopped
-                finally:
-                    await runner.cleanup()
-            else:
-                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-                app, _ = build_slack_app(interviewer, token="", client=client, default_questions=default_questions)
-                await AsyncSocketModeHandler(app, environ["SLACK_APP_TOKEN"]).start_async()
-
-    asyncio.run(run())
+def with_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
+    """Slack answers 429 with Retry-After when a workspace posts too fast: wait that long and
+    post again (twice at most) instead of telling the candidate the interview could not start."""
+    if not any(isinstance(handler, AsyncRateLimitErrorRetryHandler) for handler in client.retry_handlers):
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client

@@ -12,7 +12,7 @@ from typing import Any
 from interviewer.interview.feedback import quoted_claim, score_label, usage_line
 from interviewer.interview.records import QuestionRecord, SessionRecord
 from interviewer.interview.replies import Message, Reply
-from interviewer.text import within_limit
+from interviewer.text import plural, quoted_within_limit, within_limit
 
 SECTION_LIMIT = 3000
 BLOCKS_PER_MESSAGE = 50
@@ -79,9 +79,11 @@ def _feedback(message: Message) -> list[Block]:
         blocks += sections(f"_{escape(d['remark'])}_")
     for point in d.get("points", []):
         line = f"{MARK.get(point['verdict'], '')} {escape(point['text'])}"
-        if point.get("evidence"):
-            line += f"\n> {escape(point['evidence'])}"
-        blocks += sections(line)
+        quote = quoted_within_limit(escape(point["evidence"]), SECTION_LIMIT) if point.get("evidence") else []
+        if len(quote) == 1 and len(line) + 1 + len(quote[0]) <= SECTION_LIMIT:
+            blocks += sections(f"{line}\n{quote[0]}")
+        else:  # a long answer quoted: every piece stays a quote
+            blocks += sections(line) + [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in quote]
     for hit in d.get("misconceptions", []):
         blocks += sections(f":warning: You said _“{escape(hit['evidence'])}”_. {escape(hit['correction'])}")
     if d.get("read_more"):
@@ -142,7 +144,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         blocks.append(controls)
     if not blocks:
         return []
-    fallback = reply.text
+    fallback = escape(reply.text)  # notifications show it: the candidate's words must not ping or link
     groups = [blocks[i : i + BLOCKS_PER_MESSAGE] for i in range(0, len(blocks), BLOCKS_PER_MESSAGE)]
     return [
         {"text": (fallback if n == 0 else "(continued)")[:FALLBACK_TEXT_LIMIT], "blocks": group}
@@ -155,7 +157,7 @@ def history_blocks(records: list[SessionRecord]) -> list[Block]:
     if not records:
         return sections("You have no saved interviews yet. Start one with `/interview`.")
     lines = [
-        f"`{r.id[:8]}` {r.started_at:%Y-%m-%d %H:%M} · {escape(', '.join(r.topics) or 'all topics')} · {len(r.questions)} questions · "
+        f"`{r.id[:8]}` {r.started_at:%Y-%m-%d %H:%M} · {escape(', '.join(r.topics) or 'all topics')} · {plural(len(r.questions), 'question')} · "
         + (f"*{r.average:.1f}/10*" if r.average is not None else "no score yet")
         + (" · in progress" if r.status == "active" else "")
         for r in records

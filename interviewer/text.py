@@ -259,6 +259,24 @@ def within_limit(text: str, limit: int) -> list[str]:
     return pieces
 
 
+def plural(count: int, word: str) -> str:
+    """"1 question", "3 questions": the count with its noun agreeing."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def quoted_within_limit(text: str, limit: int) -> list[str]:
+    """``text`` as a Markdown quote ("> " before every line) in pieces of at most ``limit``
+    characters: a long quote split over several messages or fields stays a quote in each."""
+    pieces: list[str] = []
+    for piece in within_limit(text, max(1, limit - 2)):
+        quoted = "> " + piece.replace("\n", "\n> ")
+        if len(quoted) <= limit:
+            pieces.append(quoted)
+        else:  # many short lines: each "> " costs two characters more
+            pieces.extend(quoted_within_limit(piece, limit - (len(quoted) - limit)))
+    return pieces
+
+
 # Control characters a candidate typed (escape sequences, bells, NULs) are shown as their
 # visible pictures (U+2400 block): raw, they would drive the reader's terminal.
 _VISIBLE = {**{c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}, 0x7F: 0x2421,

@@ -94,7 +94,9 @@ async def test_buttons_and_messages_are_for_the_owner_only(rig) -> None:
     press.followup.send.assert_awaited_once_with(f"This is <@{owner.id}>'s interview. Start your own with `/interview start`.", ephemeral=True)
     said = message(stranger, place, "omega is the end")
     await channel.on_message(said, BOT)
-    said.reply.assert_awaited_once_with(f"This is <@{owner.id}>'s interview. Start your own with `/interview start`.", mention_author=False, delete_after=15)
+    said.reply.assert_awaited_once()
+    assert said.reply.await_args.args == (f"This is <@{owner.id}>'s interview. Start your own with `/interview start`.",)
+    assert said.reply.await_args.kwargs["mention_author"] is False and said.reply.await_args.kwargs["delete_after"] == 15
     ended = interaction(stranger, place)
     await command(group, "end")(ended)
     ended.followup.send.assert_awaited_once()
@@ -276,3 +278,109 @@ async def test_a_hostile_id_in_show_cannot_break_markup_or_ping(rig) -> None:
     await command(group, "show")(asked, id="`@everyone` <@123>")
     text = asked.followup.send.await_args.args[0]
     assert "@" not in text and text.count("`") == 4  # the id is one clean code span
+
+
+# --- defects found on real payloads (issue: channels as plugins) ---------------------------------
+
+
+NO_PINGS = {"parse": []}  # AllowedMentions.none(): nobody, no role, not everyone
+
+
+def assert_within_discord_limits(messages) -> None:
+    """Every documented limit of one Discord message, the 6,000 characters over all embeds too."""
+    for m in messages:
+        assert len(m.content or "") <= CONTENT_LIMIT
+        assert len(m.embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(embed) for embed in m.embeds) <= EMBED_TOTAL_LIMIT, [len(e) for e in m.embeds]
+        for embed in m.embeds:
+            assert len(embed.title or "") <= 256 and len(embed.description or "") <= DESCRIPTION_LIMIT
+            assert len(embed.fields) <= FIELDS_PER_EMBED
+            assert all(len(f.name) <= 256 and len(f.value) <= FIELD_VALUE_LIMIT for f in embed.fields)
+
+
+def test_a_long_summary_and_a_long_scorecard_stay_under_6000_characters_per_message() -> None:
+    """A 30-question summary came to 6,121 characters in one message and a 12-point scorecard
+    to 18,703 in four embeds: Discord refuses such a message and the candidate never sees it."""
+    reply = Reply(session_id="a" * 32)
+    rows = [{"question": f"Question {n}: " + "q" * 150, "topic": "rag", "score": 5.0, "skipped": False} for n in range(30)]
+    reply.add("summary", "summary", questions=rows, average=5.0, topics={"rag": 5.0},
+              weakest=[{"text": "w" * 200, "cite": "rag.md"}] * 5, coaching="c" * 900)
+    points = [{"id": f"p{n}", "text": f"Point {n} " + "t" * 200, "verdict": "partial", "evidence": "e" * 1000} for n in range(12)]
+    reply.add("feedback", "f", score=4.0, points=points, misconceptions=[], notes=[], model_answer="m " * 1500)
+    messages = render(reply)
+    assert_within_discord_limits(messages)
+    shown = "\n".join(f"{e.description}\n" + "\n".join(f.value for f in e.fields) for m in messages for e in m.embeds)
+    assert all(f"Question {n}:" in shown for n in range(30))                  # split, never cut
+    assert shown.count("e") >= 12 * 1000
+
+
+def test_a_long_quoted_answer_stays_a_quote_in_every_piece() -> None:
+    reply = Reply(session_id="a" * 32)
+    evidence = "line one of a long answer. " * 120 + "\nand a second line"
+    reply.add("feedback", "f", score=4.0, points=[{"id": "p", "text": "Point", "verdict": "partial", "evidence": evidence}],
+              misconceptions=[], notes=[])
+    fields = [f for m in render(reply) for e in m.embeds for f in e.fields if f.name.endswith("Point") or "(continued)" in f.name]
+    assert len(fields) >= 3
+    assert all(line.startswith("> ") for f in fields for line in f.value.split("\n"))
+
+
+async def test_nothing_the_bot_sends_can_ping(rig) -> None:
+    """Model text (a follow-up, a question from notes) may say @everyone; the "not yours" note
+    names the owner: no message may ping anyone."""
+    channel, group, _, _ = rig
+    owner, place, _ = await started(rig)
+    intrusion = message(member(name="eve"), place, "let me answer @everyone")
+    await channel.on_message(intrusion, BOT)
+    await channel.on_message(message(owner, place, "omega is the end"), BOT)
+    assert place.send.await_args_list
+    for call in place.send.await_args_list:
+        assert call.kwargs["allowed_mentions"].to_dict() == NO_PINGS
+    assert intrusion.reply.await_args.kwargs["allowed_mentions"].to_dict() == NO_PINGS  # names the owner, no ping
+    bot = InterviewBot(DiscordChannel(channel.interviewer))
+    assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == NO_PINGS
+
+
+async def test_closed_direct_messages_are_said_and_leave_no_interview_running(rig) -> None:
+    """The DM fallback with DMs closed (403): the user was told "Your interview is in our direct
+    messages" while nothing had reached them."""
+    channel, group, _, store = rig
+    owner = member(name="ada")
+    dm = dm_channel()
+    dm.send.side_effect = discord.Forbidden(type("R", (), {"status": 403, "reason": "Forbidden"})(), "Cannot send messages to this user")
+    owner.create_dm.side_effect = None
+    owner.create_dm.return_value = dm
+    event = interaction(owner, text_channel(threads_allowed=False))
+    await command(group, "start")(event, topic="tiny", questions=1)
+    told = event.followup.send.await_args.args[0]
+    assert "could not post the first question in our direct messages" in told and "Your interview is in" not in told
+    assert store.active_session(session_key(dm.id)) is None                  # a new start is not blocked
+
+
+def test_the_topic_option_completes_from_the_bank(rig) -> None:
+    channel, *_ = rig
+    assert ("Tiny topic (tiny)", "tiny") in channel.topic_choices("ti")
+    assert channel.topic_choices("TINY")[0][1] == "tiny"
+    assert channel.topic_choices("nothing-like-it") == []
+    bank = RubricBank.load()
+    wide = DiscordChannel(Interviewer(bank, ScriptedEngine(), None))  # type: ignore[arg-type]
+    assert len(wide.topic_choices("")) == min(25, len(bank.topics))
+    assert all(value.startswith("rag ") and value != "rag rag" for _, value in wide.topic_choices("rag e"))
+
+
+def test_history_counts_one_question_in_the_singular(rig) -> None:
+    from datetime import datetime, timezone
+
+    from interviewer.interview.records import SessionRecord
+    from interviewer_adapters.discord_render import history_line
+
+    record = SessionRecord.model_construct(id="a" * 32, started_at=datetime(2026, 12, 1, tzinfo=timezone.utc), topics=["rag"],
+                                           questions=[object()], average=5.0, status="finished")
+    assert "· 1 question ·" in history_line(record)
+
+
+async def test_per_session_locks_are_forgotten_when_idle(rig) -> None:
+    channel, group, _, _ = rig
+    for _ in range(3):
+        owner, place, _ = await started(rig)
+        await channel.on_message(message(owner, place, "omega is the end, the last, greek"), BOT)
+    assert channel.sessions_in_flight == 0 and channel.interviewer.journal.sessions_held == 0

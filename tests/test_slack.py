@@ -18,7 +18,7 @@ from interviewer.interview.replies import Reply
 from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
-from interviewer_adapters.slack import build_slack_app, parse_request, session_key
+from interviewer_adapters.slack import Place, build_slack_app, parse_request, session_key
 from interviewer_adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
 from harness.slack_stub import MockSlackAPI
 
@@ -419,3 +419,104 @@ def test_serve_slack_over_http_end_to_end(slack, tmp_path: Path) -> None:
         server.terminate()
         out, err = server.communicate(timeout=20)
     assert "Traceback" not in err, err
+
+
+# --- defects found on real payloads (issue: channels as plugins) ---------------------------------
+
+
+def test_the_notification_text_is_escaped_like_the_blocks() -> None:
+    """Slack shows a message's top-level ``text`` in notifications: a quoted answer there must
+    not ping the channel, mention someone or hide a link."""
+    reply = Reply(session_id="s1")
+    hostile = "<!channel> ask <@U999> at <https://evil.example|click>"
+    reply.add("feedback", f"You said {hostile}", score=2.0, points=[
+        {"id": "p", "text": "Point", "verdict": "partial", "evidence": hostile}], misconceptions=[], notes=[])
+    for payload in render(reply):
+        assert "<!channel>" not in payload["text"] and "<@U999>" not in payload["text"] and "<https://" not in payload["text"]
+    assert "&lt;!channel&gt;" in render(reply)[0]["text"]
+
+
+def test_a_long_quoted_answer_stays_a_quote_in_every_section() -> None:
+    reply = Reply(session_id="s1")
+    evidence = "word " * 1500
+    reply.add("feedback", "f", score=4.0, points=[{"id": "p", "text": "Point", "verdict": "partial", "evidence": evidence}],
+              misconceptions=[], notes=[])
+    quoted = [b["text"]["text"] for m in render(reply) for b in m["blocks"] if b["type"] == "section" and "word" in b["text"]["text"]]
+    assert len(quoted) >= 2 and all(len(q) <= SECTION_LIMIT for q in quoted)
+    assert all(line.startswith("> ") for q in quoted for line in q.split("\n") if "word" in line)
+
+
+@pytest.mark.parametrize("subtype", ["thread_broadcast", "file_share"])
+async def test_an_answer_also_sent_to_the_channel_or_with_a_file_is_graded(rig, subtype: str) -> None:
+    app, engine, slack, _ = rig
+    await app.async_dispatch(command(slack, "tiny -n 1"))
+    await posted(slack, 2)
+    answer = {**reply_in_thread("1700000000.000101", "omega is the end, the last letter, greek"), "subtype": subtype}
+    await app.async_dispatch(event(answer, f"Ev-{subtype}"))
+    await posted(slack, 3)
+    assert engine.calls and engine.calls[0][1] == "omega is the end, the last letter, greek"
+
+
+async def test_a_rate_limited_post_is_retried_after_retry_after(rig) -> None:
+    """One 429 on chat.postMessage used to turn /interview into "I could not start"."""
+    app, _, slack, store = rig
+    slack.fail("chat.postMessage", "ratelimited", times=1)
+    await app.async_dispatch(command(slack, "tiny -n 1"))
+    refused, root, question = await slack.wait_for_async("chat.postMessage", 3, timeout=10)  # the mock records the 429 too
+    assert refused == root and "is practising a mock interview" in root["text"]
+    assert "What is omega?" in json.dumps(question["blocks"])
+    assert len(store.list_sessions(f"slack:{TEAM}:{OWNER}")) == 1
+    assert not any("could not start" in json.dumps(c) for _, c in slack.calls)
+
+
+async def test_a_button_that_waited_behind_the_end_still_gets_an_answer(rig) -> None:
+    app, _, slack, store = rig
+    await app.async_dispatch(command(slack, "tiny -n 1"))
+    _, first = await posted(slack, 2)
+    thread = first["thread_ts"]
+    session = store.active_session(session_key(TEAM, CHANNEL, thread))
+    _, channel = build_slack_app(Interviewer(RubricBank.load([FIXTURES / "tiny.yaml"]), ScriptedEngine(), store), token="x",
+                                 client=AsyncWebClient(token="xoxb-test", base_url=slack.url))
+    store.finish_session(session.id)                  # the End pressed first finished it meanwhile
+    await channel.take_turn(Place(AsyncWebClient(token="xoxb-test", base_url=slack.url), CHANNEL, thread), session.session_key,
+                            session.user_key, "hint", event_id="action:1", prompt_seq=1, pressed=True)
+    [note] = await slack.wait_for_async("chat.postEphemeral", 1)
+    assert note["user"] == OWNER and note["text"] == "That interview is over."
+
+
+def test_history_counts_one_question_in_the_singular() -> None:
+    from datetime import datetime, timezone
+
+    from interviewer.interview.records import SessionRecord
+    from interviewer_adapters.slack_blocks import history_blocks
+
+    record = SessionRecord.model_construct(id="a" * 32, started_at=datetime(2026, 12, 1, tzinfo=timezone.utc), topics=["rag"],
+                                           questions=[object()], average=5.0, status="finished")
+    assert "· 1 question ·" in json.dumps(history_blocks([record]), ensure_ascii=False)
+
+
+async def test_a_retry_on_another_replica_starts_no_second_interview(slack, tmp_path: Path) -> None:
+    """Two replicas on one PostgreSQL behind a load balancer: Slack retries a mention that was
+    slow to be acknowledged, and the retry lands on the other replica."""
+    from conftest import fresh_postgres_database
+    from interviewer.storage.store import Store
+
+    bank = RubricBank.load([FIXTURES / "tiny.yaml"])
+    with fresh_postgres_database() as url:
+        stores = [Store(url), Store(url)]
+        try:
+            apps = [build_slack_app(Interviewer(bank, ScriptedEngine(rule=keyword_rule), s), token="xoxb-test", signing_secret=SECRET,
+                                    client=AsyncWebClient(token="xoxb-test", base_url=slack.url))[0] for s in stores]
+            mention = {"type": "app_mention", "channel": CHANNEL, "user": OWNER, "text": "<@UBOT> start tiny -n 1", "ts": "1750000000.000001"}
+            await apps[0].async_dispatch(event(mention, "EvMention"))
+            await apps[1].async_dispatch(event(mention, "EvMention", retry=1))
+            await slack.wait_for_async("chat.postMessage", 1)
+            await settle()
+            sessions = stores[0].list_sessions(f"slack:{TEAM}:{OWNER}")
+            assert len(sessions) == 1
+            questions = [c for c in slack.of("chat.postMessage") if "What is" in json.dumps(c.get("blocks", []))]
+            assert len(questions) == 1
+            assert stores[1].claim_delivery("slack:EvMention") is False       # known to every replica
+        finally:
+            for s in stores:
+                s.close()

@@ -348,3 +348,14 @@ async def test_two_windows_answering_in_turns_at_random_never_misfile_an_answer(
     finally:
         for s in stores:
             s.close()
+
+
+def test_every_repeatable_statement_is_run_again_on_a_dropped_connection() -> None:
+    """The campaign above meets a drop inside a given method only by chance; this names them.
+    Reads, and writes a unique key or their own check keeps from landing twice, are re-run;
+    the delivery claim must not be (a landed insert would turn the first delivery into a retry)."""
+    repeatable = {"get_session", "find_session", "active_session", "latest_unfinished", "finish_session", "seen_questions",
+                  "has_event", "turns", "transcript", "add_assessment", "assessments"}
+    for name in repeatable:
+        assert hasattr(getattr(Store, name), "__wrapped__"), f"Store.{name} is not re-run on a fresh connection"
+    assert not hasattr(Store.claim_delivery, "__wrapped__")

@@ -19,6 +19,9 @@ from interviewer.testing import JSONHandler, LoopbackServer, QuietHTTPServer
 
 _SLACK_JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
 _SLACK_TS_BASE = 1_700_000_000_000_100  # microseconds; the first ts handed out is 1700000000.000101
+# Waits poll until what they wait for arrives: the bound only decides how long a broken run takes
+# to fail, so it is generous enough for a loaded 2-core machine (a test must not time the machine).
+WAIT_SECONDS = 60.0
 
 
 def _slack_params(query: str, content_type: str, raw: bytes) -> dict[str, Any]:
@@ -156,14 +159,14 @@ class MockSlackAPI(LoopbackServer):
         with self._changed:
             return [params for name, params in self._calls if name == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> list[dict]:
         """Block until ``count`` calls of ``method`` arrived, then return their params."""
         with self._changed:
             if not self._changed.wait_for(lambda: self._count(method) >= count, timeout):
                 raise AssertionError(self._timeout_message(method, count, timeout))
         return self.of(method)
 
-    async def wait_for_async(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
+    async def wait_for_async(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> list[dict]:
         """``wait_for`` for a test running on an event loop: polls, never blocks the loop."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -16,9 +16,3 @@ class UserError(Exception):
 
 def settings_for(**overrides: object) -> Settings:
     return load_settings(**overrides)
-
-
-MODEL_HELP = (
-    "Grade with this LLM (a litellm model string: openai/gpt-4o-mini, anthropic/..., ollama_chat/llama3.1, "
-    "or openai/<name> with INTERVIEWER_API_BASE); default: $INTERVIEWER_MODEL, else the offline grader."
-)

@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from interviewer.cli.common import MODEL_HELP, UserError, console, err_console, settings_for
+from interviewer.cli.common import UserError, console, err_console, settings_for
 from interviewer.cli.knowledge import ingest_with_progress
 from interviewer.config import Settings
 from interviewer.domain import SessionOptions
+from interviewer.plugins import MODEL_HELP
 from interviewer.rubrics import RubricBank
+from interviewer.text import plural
 
 
 
@@ -74,7 +76,7 @@ def practice(
         question = weakest_question_ids(settings.user, questions or settings.questions)
         if not question:
             raise UserError("no graded interviews yet, so there is nothing to drill; start with 'interviewer practice'")
-        console.print(f"[dim]Drilling your weakest points: {len(question)} question{'s' if len(question) != 1 else ''} picked from your history.[/dim]")
+        console.print(f"[dim]Drilling your weakest points: {plural(len(question), 'question')} picked from your history.[/dim]")
     if material is not None:
         if topic or question:
             raise UserError("--material builds its own questions; it cannot be combined with --topic or --question")

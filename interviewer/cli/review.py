@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from interviewer.cli.common import UserError, console, err_console, settings_for
+from interviewer.text import plural
 
 transcripts_app = typer.Typer(help="Review, export and delete saved interviews.", no_args_is_help=True)
 
@@ -162,7 +163,7 @@ def transcripts_export(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {output}: {exc.strerror}") from None
-    err_console.print(f"Wrote {len(records)} interview{'s' if len(records) != 1 else ''} to {escape(str(output))} ({fmt}, {len(text.encode()):,} bytes).")
+    err_console.print(f"Wrote {plural(len(records), 'interview')} to {escape(str(output))} ({fmt}, {len(text.encode()):,} bytes).")
 
 
 @transcripts_app.command("delete")
@@ -186,7 +187,7 @@ def transcripts_delete(
             raise UserError(f"deleting {what} needs confirmation: run it in a terminal, or add --yes")
         typer.confirm(f"Delete {what} with every answer and grade? This cannot be undone", abort=True)
     removed = store.delete_sessions([s.id for s in sessions])
-    console.print(f"Deleted {removed} interview{'s' if removed != 1 else ''} of {escape(settings.user)}.")
+    console.print(f"Deleted {plural(removed, 'interview')} of {escape(settings.user)}.")
 
 
 def progress(

@@ -21,7 +21,8 @@ from interviewer.domain import Assessment, PointVerdict, Question, Session, Sess
 from interviewer.grading.base import AssessContext, Coach, Engine, Preparing
 from interviewer.grading.scoring import merge_follow_up, score_verdicts
 from interviewer.interview.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals
-from interviewer.interview.journal import Journal, KeyedLocks
+from interviewer.interview.journal import Journal
+from interviewer.interview.ordering import KeyedLocks
 from interviewer.interview.material import StudyMaterial
 from interviewer.interview.policy import next_difficulty, pick_question
 from interviewer.interview.records import SessionRecord, load_records
@@ -30,6 +31,7 @@ from interviewer.interview.state import QuestionState, SessionState, rebuild
 from interviewer.knowledge.retriever import Retriever
 from interviewer.rubrics import RubricBank, RubricError
 from interviewer.storage.store import Store
+from interviewer.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ class Interviewer:
         count = len(options.question_ids) or options.questions
         reply.add(
             "welcome",
-            f"Mock interview: {count} question{'s' if count != 1 else ''} on {topics}. "
+            f"Mock interview: {plural(count, 'question')} on {topics}. "
             "Answer as you would in a real interview. Type 'help' for commands.",
             topics=options.topics,
             questions=count,
@@ -134,6 +136,17 @@ class Interviewer:
         """The running interview at ``session_key`` (a thread, a DM, a terminal), if any."""
         return await asyncio.to_thread(self.store.active_session, session_key)
 
+    async def first_delivery(self, event_id: str) -> bool:
+        """True the first time a platform event arrives anywhere in the fleet; False for a retry
+        that another replica (or this one) already took in. When the store cannot tell, the
+        event is taken in: an answer carries its event id into the transcript, where a repeat
+        is stored once, while a dropped one would be lost."""
+        try:
+            return await asyncio.to_thread(self.store.claim_delivery, event_id)
+        except Exception:
+            log.exception("could not record the delivery of %s", event_id)
+            return True
+
     async def latest_unfinished(self, user_key: str, channel: str | None = None) -> Session | None:
         """The user's most recent interview that has not finished (in ``channel``, if given)."""
         return await asyncio.to_thread(self.store.latest_unfinished, user_key, channel)
@@ -163,7 +176,7 @@ class Interviewer:
             reply.add(
                 "notice",
                 f"Resuming your interview from {session.created_at:%Y-%m-%d %H:%M} UTC "
-                f"({done} question{'s' if done != 1 else ''} done so far).",
+                f"({plural(done, 'question')} done so far).",
             )
             before = len(reply.messages)
             await self._progress(session, reply)

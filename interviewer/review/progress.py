@@ -21,6 +21,7 @@ from interviewer.domain import Verdict
 from interviewer.interview.records import QuestionRecord, SessionRecord
 from interviewer.labels import BAND_COLOUR, STRONG_SCORE, VERDICT_BAND, WEAK_SCORE
 from interviewer.rubrics import RubricBank
+from interviewer.text import plural
 
 TREND_THRESHOLD = 1.0
 DECAY = 0.5
@@ -414,7 +415,7 @@ def render_progress(console: Console, report: ProgressReport, *, points: int = 1
     span = f"{report.first_at:%Y-%m-%d}" if report.first_at == report.latest_at else f"{report.first_at:%Y-%m-%d} to {report.latest_at:%Y-%m-%d}"
     who = f" of {escape(report.user)}" if report.user else ""
     console.print(f"[bold]Progress{who}[/bold]: {report.sessions} interview{s} ({span}), "
-                  f"{report.questions_answered} question{'s' if report.questions_answered != 1 else ''} answered, "
+                  f"{plural(report.questions_answered, 'question')} answered, "
                   f"average [bold]{report.overall_mean:.1f}/10[/bold]")
     if report.graded_sessions > 1 and report.first_average is not None and report.latest_average is not None:
         console.print(f"First interview {report.first_average:.1f}/10, latest {report.latest_average:.1f}/10 · {_trend_cell(report.trend, report.direction)}")

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, inspect, text
 
 from interviewer.storage.locks import ADVISORY_LOCK, ADVISORY_NAMESPACE, MIGRATION_KEY, migration_lock
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def migrate(engine: Engine, lock_dir: Path | None = None) -> None:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from interviewer.domain import Assessment, Session, SessionOptions, TurnRecord, 
 from interviewer.storage.errors import RECONNECT_PAUSES, StoreError, failure_message, lost_connection, one_line, reconnecting, shown_url
 from interviewer.storage.locks import Locks, SessionHold, migration_lock
 from interviewer.storage.schema import HEAD_REVISION, current_revision, migrate, upgrade_to_head
-from interviewer.storage.tables import AssessmentRow, SessionRow, TurnRow
+from interviewer.storage.tables import AssessmentRow, DeliveryRow, SessionRow, TurnRow
 
 MIN_ID_PREFIX = 4  # shortest id prefix that names an interview (listings print 8 characters)
 
@@ -64,6 +64,11 @@ _HAS_EVENT = select(_TURNS.c.id).where(
 ).limit(1)
 _TURNS_OF = select(_TURNS).where(_TURNS.c.session_id == bindparam("session_id")).order_by(_TURNS.c.seq)
 _INSERT_ASSESSMENT = insert(_ASSESSMENTS)
+_DELIVERIES = DeliveryRow.__table__
+_INSERT_DELIVERY = insert(_DELIVERIES)
+_PRUNE_DELIVERIES = delete(_DELIVERIES).where(_DELIVERIES.c.created_at < bindparam("cutoff"))
+DELIVERY_MEMORY = timedelta(days=2)  # far longer than any platform retries an event
+DELIVERY_PRUNE_EVERY = 500  # claims per process between two clean-ups of older deliveries
 _ASSESSMENTS_OF = (
     select(_ASSESSMENTS).where(_ASSESSMENTS.c.session_id == bindparam("session_id")).order_by(_ASSESSMENTS.c.turn_seq)
 )
@@ -124,6 +129,7 @@ class Store:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock: AbstractContextManager[object] = threading.Lock() if sqlite else nullcontext()
+        self._claims = 0  # deliveries claimed by this process (old ones are pruned every so often)
         try:
             self.locks = Locks(url, self.engine.dialect.name)
         except OSError as exc:  # a read-only folder, or a file where the lock folder goes
@@ -402,6 +408,22 @@ class Store:
         ]
 
     # assessments --------------------------------------------------------------------------
+
+    def claim_delivery(self, event_id: str) -> bool:
+        """True for the first delivery of a platform event, in this process or any other using
+        the store; False for a retry of one already taken in (the primary key decides). Not
+        re-run on a dropped connection: the insert may have landed, and the re-run would then
+        call the first delivery a retry (the caller takes the event in when this raises)."""
+        self._claims += 1
+        now = utcnow()
+        try:
+            with self._writing() as db:
+                if self._claims % DELIVERY_PRUNE_EVERY == 0:
+                    db.execute(_PRUNE_DELIVERIES, {"cutoff": now - DELIVERY_MEMORY})
+                db.execute(_INSERT_DELIVERY, {"event_id": event_id[:255], "created_at": now})
+        except IntegrityError:
+            return False
+        return True
 
     @reconnecting
     def add_assessment(self, session_id: str, turn_seq: int, assessment: Assessment) -> bool:

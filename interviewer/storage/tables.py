@@ -1,6 +1,6 @@
 """SQLAlchemy table definitions of the transcript store.
 
-The schema only changes through migrations in ``interviewer/migrations``; these definitions
+The schema only changes through migrations in ``interviewer/storage/migrations``; these definitions
 mirror the latest migration and a test checks that the two agree.
 """
 
@@ -82,3 +82,13 @@ class AssessmentRow(Base):
     utterance: Mapped[str | None] = mapped_column(Text, nullable=True)
     follow_up_point: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryRow(Base):
+    """A platform event already taken in by some replica (Slack retries one that was slow to be
+    acknowledged, and a load balancer may hand the retry to another replica)."""
+
+    __tablename__ = "deliveries"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

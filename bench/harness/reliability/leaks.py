@@ -310,7 +310,7 @@ async def _slack_try(rig: IsolationRig, requests: list[Any], expect: str | None,
     for request in requests:
         await rig.slack_app.async_dispatch(request)
     if expect:  # the listeners run as background tasks: wait for their answers, then a little more
-        await rig.slack_mock.wait_for_async(expect, expected_before + count, timeout=5)
+        await rig.slack_mock.wait_for_async(expect, expected_before + count)
     await asyncio.sleep(SETTLE)
     found = [f"Slack showed mallory alice's answer: {t[:120]}" for t in _to_mallory(rig, since) if rig.shows(t)]
     posted = len(rig.slack_mock.of("chat.postMessage")) - posts_before
