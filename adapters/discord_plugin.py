@@ -21,7 +21,11 @@ def serve_discord(
     model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
 ) -> None:
     """Practise in Discord: /interview start opens a private thread."""
-    from interviewer_adapters.discord import serve
+    try:
+        from interviewer_adapters.discord_server import serve
+    except ImportError as exc:  # the SDK is an extra: interviewer[discord]
+        raise ConfigError(f"the Discord channel needs its SDK, and {exc.name or 'part of it'} is not installed: "
+                          "pip install 'interviewer[discord]'") from None
 
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:

@@ -19,7 +19,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from interviewer.domain import SessionOptions
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
 SEEN_EVENTS = 10_000
-RATE_LIMIT_RETRIES = 2
 # Message subtypes that still carry the candidate's answer: "Also send to #channel" and an answer
 # with a file attached. Edits, deletions, joins and bot messages are not answers.
 ANSWER_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -286,31 +284,3 @@ class SlackChannel(ChatChannel):
         while len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
         return await self.interviewer.first_delivery(f"slack:{event_id}")
-
-
-def build_slack_app(
-    interviewer: Interviewer,
-    *,
-    token: str,
-    signing_secret: str | None = None,
-    client: AsyncWebClient | None = None,
-    default_questions: int = 5,
-) -> tuple[AsyncApp, SlackChannel]:
-    """A Bolt app serving interviews. Without a signing secret (Socket Mode) requests are not signed."""
-    app = AsyncApp(
-        token=None if client is not None else token,  # a given client carries the token
-        signing_secret=signing_secret,
-        client=client,
-        request_verification_enabled=signing_secret is not None,
-        logger=logging.getLogger("interviewer.slack.bolt"),
-    )
-    with_rate_limit_retries(app.client)
-    return app, SlackChannel(interviewer, app, default_questions=default_questions)
-
-
-def with_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
-    """Slack answers 429 with Retry-After when a workspace posts too fast: wait that long and
-    post again (twice at most) instead of telling the candidate the interview could not start."""
-    if not any(isinstance(handler, AsyncRateLimitErrorRetryHandler) for handler in client.retry_handlers):
-        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-    return client

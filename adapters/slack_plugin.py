@@ -22,7 +22,11 @@ def serve_slack(
     model: Annotated[str | None, typer.Option("--model", help=MODEL_HELP)] = None,
 ) -> None:
     """Practise in Slack threads: Socket Mode by default, the Events API with --http."""
-    from interviewer_adapters.slack_server import missing_variables, serve
+    try:
+        from interviewer_adapters.slack_server import missing_variables, serve
+    except ImportError as exc:  # the SDK is an extra: interviewer[slack]
+        raise ConfigError(f"the Slack channel needs its SDK, and {exc.name or 'part of it'} is not installed: "
+                          "pip install 'interviewer[slack]'") from None
 
     missing = missing_variables(dict(os.environ), http=http)
     if missing:

@@ -1,16 +1,48 @@
-"""Running the Slack channel: Socket Mode (an outbound WebSocket) or the Events API over HTTP."""
+"""Running the Slack channel: the Bolt app, over Socket Mode (an outbound WebSocket) or the Events API."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from interviewer.interview.session import Interviewer
-from interviewer_adapters.slack import build_slack_app
+from interviewer_adapters.slack import SlackChannel
 
 IO_THREADS = 32
+RATE_LIMIT_RETRIES = 2
+
+
+def build_slack_app(
+    interviewer: Interviewer,
+    *,
+    token: str,
+    signing_secret: str | None = None,
+    client: AsyncWebClient | None = None,
+    default_questions: int = 5,
+) -> tuple[AsyncApp, SlackChannel]:
+    """A Bolt app serving interviews. Without a signing secret (Socket Mode) requests are not signed."""
+    app = AsyncApp(
+        token=None if client is not None else token,  # a given client carries the token
+        signing_secret=signing_secret,
+        client=client,
+        request_verification_enabled=signing_secret is not None,
+        logger=logging.getLogger("interviewer.slack.bolt"),
+    )
+    with_rate_limit_retries(app.client)
+    return app, SlackChannel(interviewer, app, default_questions=default_questions)
+
+
+def with_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
+    """Slack answers 429 with Retry-After when a workspace posts too fast: wait that long and
+    post again (twice at most) instead of telling the candidate the interview could not start."""
+    if not any(isinstance(handler, AsyncRateLimitErrorRetryHandler) for handler in client.retry_handlers):
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
 
 
 def missing_variables(environ: dict[str, str], *, http: bool) -> list[str]:

@@ -56,8 +56,8 @@ class _RateColumn(ProgressColumn):
 
 
 def _engine(kind: str, model: str | None):
-    """The engine the product would build from these settings (``app.build_engine``)."""
-    from interviewer.app import build_engine
+    """The engine the product builds from these settings (``app.offline_engine`` / ``app.llm_engine``)."""
+    from interviewer.app import llm_engine, offline_engine
     from interviewer.config import ConfigError
 
     try:
@@ -69,7 +69,7 @@ def _engine(kind: str, model: str | None):
             raise UserError("--model grades with an LLM: add --engine llm")
         from interviewer.embedder import EmbedderError
 
-        engine = build_engine(settings.model_copy(update={"model": None}))  # the product's offline engine, fitted
+        engine = offline_engine(settings)  # the product's offline engine, fitted
         try:
             engine.embedder.wait()
         except EmbedderError as exc:
@@ -78,7 +78,7 @@ def _engine(kind: str, model: str | None):
     if not settings.model:
         raise UserError("--engine llm needs a model: pass --model or set INTERVIEWER_MODEL (and INTERVIEWER_API_BASE for a local server)")
     try:
-        engine = build_engine(settings)
+        engine = llm_engine(settings)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     where = f" at {hide_credentials(settings.api_base)}" if settings.api_base else ""

@@ -613,7 +613,7 @@ async def drive(args, bank, store) -> tuple[Run, Served]:
     from interviewer.grading.llm.engine import LLMEngine
     from interviewer.interview.session import Interviewer
     from interviewer.testing import ScriptedEngine
-    from interviewer_adapters.slack import build_slack_app
+    from interviewer_adapters.slack_server import build_slack_app
     from interviewer_adapters.slack_blocks import escape
 
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ from interviewer.config import ConfigError, Settings
 from interviewer.grading.base import Engine
 from interviewer.grading.llm.templates import PromptError
 from interviewer.interview.session import Interviewer
+from interviewer.registry import EnginePlugin, installed_engines
 from interviewer.rubrics import RubricBank, packaged_rubrics_dir
 from interviewer.storage.store import Store
 
@@ -36,19 +37,43 @@ def load_bank(settings: Settings) -> RubricBank:
 
 
 def build_engine(settings: Settings) -> Engine:
-    """The offline engine, or the LLM engine (with the offline one as its fallback) when a model is set."""
+    """The engine the settings name (``INTERVIEWER_ENGINE``; by default llm with a model, else
+    offline), from the installed engine plugins; ConfigError (one line) when it cannot be built."""
+    name = settings.engine_name
+    plugin = BUILT_IN_ENGINES.get(name)
+    if plugin is None:  # only then look through the installed packages: it costs a scan
+        engines, broken = installed_engines()
+        plugin = next((e for e in engines if e.name == name), None)
+        if plugin is None:
+            why = next((b.problem for b in broken if b.name == name), None)
+            names = ", ".join(sorted({*BUILT_IN_ENGINES, *(e.name for e in engines)}))
+            raise ConfigError(f"no grading engine {name!r}: {why}" if why else f"no grading engine {name!r} is installed (there are: {names})")
+    return plugin.build(settings)
+
+
+def offline_engine(settings: Settings) -> Engine:
+    """The embedded engine with its fitted thresholds."""
     from interviewer.grading.offline.engine import GraderParams, OfflineEngine
 
-    offline = OfflineEngine(params=GraderParams.packaged(max_chars=settings.max_answer_chars))  # the fitted thresholds
-    if not settings.model:
-        return offline
+    return OfflineEngine(params=GraderParams.packaged(max_chars=settings.max_answer_chars))
+
+
+def llm_engine(settings: Settings) -> Engine:
+    """The model through litellm, with the offline engine for the turns the model fails."""
     from interviewer.grading.llm.engine import LLMEngine
 
+    if not settings.model:
+        raise ConfigError("the llm engine needs a model: pass --model or set INTERVIEWER_MODEL")
     prompt_dir = str(settings.prompt_dir) if settings.prompt_dir else None
     try:
-        return LLMEngine(model_config(settings), fallback=offline, prompt_dir=prompt_dir)
+        return LLMEngine(model_config(settings), fallback=offline_engine(settings), prompt_dir=prompt_dir)
     except PromptError as exc:
         raise ConfigError(f"cannot use the prompts: {exc}") from None
+
+
+OFFLINE = EnginePlugin("offline", build=offline_engine, help="Rubric matching with the embedded MiniLM model: no key, no network.")
+LLM = EnginePlugin("llm", build=llm_engine, help="Any model through litellm ($INTERVIEWER_MODEL), the offline engine as its fallback.")
+BUILT_IN_ENGINES = {plugin.name: plugin for plugin in (OFFLINE, LLM)}
 
 
 def model_config(settings: Settings) -> ModelConfig:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_answer_chars: int = Field(default=20_000, ge=500)
     chroma_url: str | None = None
     model: str | None = Field(default=None, description="A litellm model string; unset means the offline engine.")
+    engine: str | None = Field(
+        default=None, description="A grading engine by its plugin name (offline, llm or an installed one); unset: llm when a model is set, else offline."
+    )
     api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, ...).")
     api_key: SecretStr | None = None
     llm_timeout: float = Field(default=60.0, gt=0, le=600)
@@ -51,9 +54,16 @@ class Settings(BaseSettings):
     prompt_dir: Path | None = Field(default=None, description="Your own prompt files, overriding the packaged ones by name.")
 
     @property
+    def engine_name(self) -> str:
+        """The engine plugin that grades: the one named, else llm with a model, else offline."""
+        return self.engine or ("llm" if self.model else "offline")
+
+    @property
     def engine_label(self) -> str:
         """Which engine grades, as the CLI announces it."""
-        if not self.model:
+        if self.engine_name not in ("offline", "llm"):
+            return f"{self.engine_name} (an installed engine plugin)"
+        if self.engine_name == "offline":
             return "offline (all-MiniLM-L6-v2 rubric matching; set INTERVIEWER_MODEL or --model to grade with an LLM)"
         where = f" at {hide_credentials(self.api_base)}" if self.api_base else ""
         return f"llm ({self.model}{where}; falls back to the offline grader if the model fails)"

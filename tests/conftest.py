@@ -27,7 +27,8 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
     monkeypatch.setenv("INTERVIEWER_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("INTERVIEWER_USER", "tester")
-    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHROMA_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY"):
+    for name in ("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHROMA_URL", "INTERVIEWER_RUBRIC_DIRS", "INTERVIEWER_MODEL", "INTERVIEWER_ENGINE",
+                 "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return data
 

@@ -59,7 +59,7 @@ class SlackDriver:
     def __init__(self, interviewer: Interviewer) -> None:
         from slack_sdk.web.async_client import AsyncWebClient
 
-        from interviewer_adapters.slack import build_slack_app
+        from interviewer_adapters.slack_server import build_slack_app
 
         self.interviewer = interviewer
         self.mock = MockSlackAPI().start()

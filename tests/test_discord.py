@@ -13,7 +13,8 @@ import discord
 import pytest
 
 from discord_helpers import dm_channel, interaction, member, message, sent_texts, text_channel, thread
-from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel, InterviewBot, interview_commands, session_key
+from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel, interview_commands, session_key
+from interviewer_adapters.discord_server import InterviewBot
 from interviewer_adapters.discord_render import (
     CONTENT_LIMIT, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, FIELD_VALUE_LIMIT, FIELDS_PER_EMBED, render,
 )

@@ -64,3 +64,10 @@ def test_a_long_module_says_why_it_is_long() -> None:
                 if "although long" not in doc:
                     long.append(str(module.relative_to(ROOT)))
     assert long == []
+
+
+def test_every_channel_module_stays_small() -> None:
+    """The shared behaviour lives in interview/channel.py; a channel module only translates."""
+    sizes = {path.name: path.read_text(encoding="utf-8").count("\n") for path in (ROOT / "adapters").glob("*.py")}
+    assert len(sizes) >= 8
+    assert {name: n for name, n in sizes.items() if n > 300} == {}

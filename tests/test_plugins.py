@@ -1,5 +1,6 @@
-"""Channels as plugins: a channel installed from its own package works through `interviewer serve`
-with no change to our code, and the channels we ship are found the same way."""
+"""Channels and engines as plugins: a channel and an engine installed from their own package work
+through `interviewer serve` and INTERVIEWER_ENGINE with no change to our code, and the ones we
+ship are found the same way."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.plugins import CHANNELS, ChannelPlugin, installed_channels
+from interviewer.registry import CHANNELS, ChannelPlugin, installed_channels
 
 PLUGIN = Path(__file__).parent / "plugins" / "echo_channel"
 
@@ -30,8 +31,9 @@ def echo_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def interviewer_cli(args: list[str], site: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH", "")])), "COLUMNS": "200"}
+def interviewer_cli(args: list[str], site: Path, stdin: str = "", **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH", "")])), "COLUMNS": "200",
+           **env_vars}
     return subprocess.run([sys.executable, "-m", "interviewer", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -66,3 +68,30 @@ def test_a_broken_plugin_is_named_and_does_not_take_the_cli_down(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "Not available: broken" in result.stdout and "no_such_module_anywhere" in result.stdout
     assert "slack" in result.stdout
+
+
+def test_a_third_party_engine_grades_when_named(echo_installed: Path) -> None:
+    run = interviewer_cli(["serve", "echo", "--questions", "1"], echo_installed, stdin="an answer\nend\n", INTERVIEWER_ENGINE="half")
+    assert run.returncode == 0, run.stderr
+    assert "Score: 5.0/10" in run.stdout                                   # every point half covered
+    unknown = interviewer_cli(["serve", "echo"], echo_installed, stdin="end\n", INTERVIEWER_ENGINE="nonesuch")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    assert "no grading engine 'nonesuch' is installed (there are: half, llm, offline)" in unknown.stderr
+
+
+def test_our_engines_are_plugins_too() -> None:
+    from interviewer.registry import installed_engines
+
+    engines, broken = installed_engines()
+    assert {"offline", "llm"} <= {e.name for e in engines} and broken == []
+
+
+@pytest.mark.parametrize(("channel", "sdk", "extra"), [("slack", "slack_bolt", "slack"), ("discord", "discord", "discord")])
+def test_a_channel_without_its_sdk_says_which_extra_to_install(tmp_path: Path, channel: str, sdk: str, extra: str) -> None:
+    """The SDKs are extras: a plain `pip install interviewer` still lists the channels, and
+    starting one names the missing package and the command that installs it."""
+    (tmp_path / f"{sdk}.py").write_text(f"raise ModuleNotFoundError({'No module named ' + repr(sdk)!r}, name={sdk!r})\n")  # as if absent
+    env = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x", "DISCORD_TOKEN": "x"}
+    result = interviewer_cli(["serve", channel], tmp_path, **env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{sdk} is not installed: pip install 'interviewer[{extra}]'" in result.stderr

@@ -285,7 +285,7 @@ async def test_hostile_ids_in_slack_and_discord_show(store: Store) -> None:
 
     from discord_helpers import interaction, member, thread
     from interviewer_adapters.discord import DiscordChannel, interview_commands
-    from interviewer_adapters.slack import build_slack_app
+    from interviewer_adapters.slack_server import build_slack_app
 
     interviewer, _ = tiny_interviewer(store)
     _, slack = build_slack_app(interviewer, token="xoxb-test", signing_secret="s", client=AsyncWebClient(token="xoxb-test",

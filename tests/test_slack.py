@@ -18,7 +18,8 @@ from interviewer.interview.replies import Reply
 from interviewer.interview.session import Interviewer
 from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
-from interviewer_adapters.slack import Place, build_slack_app, parse_request, session_key
+from interviewer_adapters.slack import Place, parse_request, session_key
+from interviewer_adapters.slack_server import build_slack_app
 from interviewer_adapters.slack_blocks import BLOCKS_PER_MESSAGE, SECTION_LIMIT, render
 from harness.slack_stub import MockSlackAPI
 

@@ -98,15 +98,21 @@ def _exit(code: int) -> None:
     sys.exit(code)
 
 
-def _log_to_file() -> None:
-    """Warnings (a model retry, a fallback) go to interviewer.log in the data dir, not over the
-    interview: the candidate sees the one-line notice the core writes instead."""
-    import logging
+def _data_folder() -> Path:
+    """Where the logs go: the configured data folder, read without settings that may be broken."""
     import os
 
     from interviewer.config import default_data_dir
 
-    folder = Path(os.environ.get("INTERVIEWER_DATA_DIR") or default_data_dir())
+    return Path(os.environ.get("INTERVIEWER_DATA_DIR") or default_data_dir())
+
+
+def _log_to_file() -> None:
+    """Warnings (a model retry, a fallback) go to interviewer.log in the data dir, not over the
+    interview: the candidate sees the one-line notice the core writes instead."""
+    import logging
+
+    folder = _data_folder()
     root = logging.getLogger()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -122,9 +128,7 @@ def _log_crash() -> Path:
     """Keep the traceback for a bug report without showing it to the candidate."""
     import traceback
 
-    from interviewer.config import default_data_dir
-
-    path = default_data_dir() / "crash.log"
+    path = _data_folder() / "crash.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:

@@ -124,12 +124,12 @@ def _bank_from_notes(settings: Settings, material: Path, wanted: int) -> RubricB
 
 def _questions_from_model(settings: Settings, kb, questions: list, wanted: int) -> list:
     """The questions to be asked, rewritten by the model; the offline ones stay where it fails."""
-    from interviewer.app import build_engine
+    from interviewer.app import llm_engine
     from interviewer.grading.llm.engine import LLMEngine
     from interviewer.knowledge.generate import NOTES_TOPIC
     from interviewer.knowledge.model_questions import rewrite_with_model
 
-    engine = build_engine(settings)
+    engine = llm_engine(settings)
     assert isinstance(engine, LLMEngine)
     with console.status(f"Writing {min(wanted, len(questions))} questions from your notes with {escape(settings.model or '')}..."):
         rewritten, problems = asyncio.run(rewrite_with_model(engine, kb, questions, wanted, NOTES_TOPIC))

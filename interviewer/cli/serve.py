@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from interviewer.plugins import installed_channels
+from interviewer.registry import installed_channels
 
 
 def serve_app() -> typer.Typer:

@@ -47,7 +47,7 @@ from interviewer.rubrics import RubricBank
 from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine, StubLLMServer, StubReply, grading_rule, keyword_rule
 from interviewer_adapters import discord as discord_adapter
-from interviewer_adapters import slack as slack_adapter
+from interviewer_adapters import discord_server, slack_server
 
 from harness.slack_stub import MockSlackAPI
 
@@ -271,7 +271,7 @@ def _slack_button(session_id: str, thread: str, user: str, name: str, secret: st
 
 def _slack_app(interviewer: Interviewer, mock: MockSlackAPI, token: str, signing: str) -> Any:
     client = AsyncWebClient(token=token, base_url=mock.url)
-    app, _ = slack_adapter.build_slack_app(interviewer, token=token, signing_secret=signing, client=client)
+    app, _ = slack_server.build_slack_app(interviewer, token=token, signing_secret=signing, client=client)
     return app
 
 
@@ -741,7 +741,7 @@ def _discord_login_failure(secrets: Mapping[str, str], outputs: _Outputs, interv
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     base, discord_http.Route.BASE = discord_http.Route.BASE, f"http://127.0.0.1:{server.server_address[1]}/api/v10"
     try:
-        discord_adapter.serve(interviewer, secrets["DISCORD_TOKEN"], guild_id=None,
+        discord_server.serve(interviewer, secrets["DISCORD_TOKEN"], guild_id=None,
                                                      message_content=True, default_questions=1)
         outputs.add("discord login error", "no error: the fake token was accepted")
     except Exception as exc:  # ConfigError is expected; whatever it is, its text is scanned
