@@ -48,7 +48,7 @@ import numpy as np
 from interviewer.domain import Verdict
 from interviewer.embedder import shared_embedder
 from interviewer.grading.llm.prompts import _evidence_sentence
-from interviewer.grading.llm.quote_check import QuoteCheckParams, QuoteMeter, contradiction, contradiction_available
+from interviewer.grading.llm.quote_check import QuoteCheckParams, QuoteMeter, contradiction
 from interviewer.grading.offline.engine import GraderParams
 from interviewer.rubrics import RubricBank
 from interviewer.text import STOP_WORDS, prose_factor, split_sentences, words
@@ -126,8 +126,8 @@ def measure(bank: RubricBank) -> list[Row]:
                 myth = "It is a myth that " + sentences[b][:1].lower() + sentences[b][1:]
                 rows.append(Row(verdict.value, float(V[b, j]), other(V[b], j), split, f"{where}/{point.id}: {sentences[b]}",
                                 prose_factor(words(sentences[b]), meter.cues),
-                                contradiction(sentences[b], point.text, contrasts) is not None,
-                                contradiction(myth, point.text, contrasts) is not None))
+                                contradiction(sentences[b], point, contrasts) is not None,
+                                contradiction(myth, point, contrasts) is not None))
                 taught = _evidence_sentence([(s, words(s)) for s in sentences], point)
                 if taught is not None:
                     t = sentences.index(taught)
@@ -219,12 +219,9 @@ def main() -> int:
     print(f"  of the {len(slipping)} sentences quoted for a point the answer misses that pass, {halved_gullible} "
           f"({halved_gullible / max(len(slipping), 1):.0%}) earn only partial when marked covered (below partial_below); "
           f"the price: {np.mean([r.value < line for r in of('covered')]):.1%} of genuine covered evidence halved")
-    if contradiction_available():
-        print(f"  contradiction check (interviewer/grading/contradiction.py): flags {sum(r.conflict for r in genuine)} of "
-              f"{len(genuine)} genuine evidence sentences; catches 'It is a myth that <the sentence>' for "
-              f"{sum(r.myth_caught for r in genuine)} of them")
-    else:
-        print("  contradiction check: interviewer/grading/contradiction.py is not installed, not measured")
+    print(f"  contradiction check (interviewer/grading/contradiction.py): flags {sum(r.conflict for r in genuine)} of "
+          f"{len(genuine)} genuine evidence sentences; catches 'It is a myth that <the sentence>' for "
+          f"{sum(r.myth_caught for r in genuine)} of them")
     print(f"  genuine evidence taken for a keyword list (prose factor < {params.min_prose:g}): {len(listy)} of {len(genuine)}")
     print("  one-word quotes with the word-count rule: 100.0% rejected (a quote needs >= 4 words, or a whole "
           "sentence or clause of >= 3)")
@@ -251,8 +248,8 @@ def main() -> int:
             "genuine_keeping_credit": passing,
             "rejected": report,
             "reuse_cases": len(reuse),
-            "contradiction_flags_genuine": sum(r.conflict for r in genuine) if contradiction_available() else None,
-            "contradiction_catches_myth": sum(r.myth_caught for r in genuine) if contradiction_available() else None,
+            "contradiction_flags_genuine": sum(r.conflict for r in genuine),
+            "contradiction_catches_myth": sum(r.myth_caught for r in genuine),
         },
     }
     if args.dry_run:
