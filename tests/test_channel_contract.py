@@ -111,50 +111,48 @@ class SlackDriver:
 
     async def close(self) -> None:
         self.mock.stop()
+        assert self.mock.breaches == [], "a message Slack would refuse, or one that pings a channel"
 
 
 class DiscordDriver:
+    """Real discord.py objects; what the candidate sees is read off the JSON sent (discord_wire)."""
+
     chat = True
 
     def __init__(self, interviewer: Interviewer) -> None:
-        from discord_helpers import member, thread
-
-        from interviewer_adapters.discord import DiscordChannel, interview_commands
+        from discord_wire import open_wire
+        from interviewer_adapters.discord import DiscordChannel
+        from interviewer_adapters.discord_server import InterviewBot
 
         self.channel = DiscordChannel(interviewer)
-        self.group = interview_commands(self.channel)
-        self.place = thread()
+        self.bot = InterviewBot(self.channel)
+        self.patches = pytest.MonkeyPatch()
+        self.wire = open_wire(self.bot, self.patches)
+        self.place = None
         self.users: dict[str, object] = {}
-        self.bot = member(42, "interviewer")
-        self._member = member
 
     def _user(self, name: str):
         if name not in self.users:
-            self.users[name] = self._member(name=name)
+            self.users[name] = self.wire.member(name=name)
         return self.users[name]
 
     def _sent_since(self, seen: int, extra: list[str]) -> str:
-        from discord_helpers import sent_texts
-
-        return "\n".join(sent_texts(self.place)[seen:] + extra)
+        return "\n".join(self.wire.sent_texts(self.place)[seen:] + extra)
 
     async def start(self, user: str) -> str:
-        from discord_helpers import interaction, text_channel
-
-        event = interaction(self._user(user), text_channel(self.place))
-        await self.group.get_command("start").callback(event, topic="tiny", questions=1)
-        return self._sent_since(0, [c.args[0] for c in event.followup.send.await_args_list if c.args])
+        event = self.wire.interaction(self._user(user), self.wire.text_channel())
+        await self.bot.tree.get_command("interview").get_command("start").callback(event, topic="tiny", questions=1)
+        self.place = self.wire.threads_opened[-1]
+        return self._sent_since(0, [body["content"] for body in self.wire.followups(event)])
 
     async def say(self, user: str, text: str) -> str:
-        from discord_helpers import message
-
-        seen = len(self.place.send.await_args_list)
-        said = message(self._user(user), self.place, text)
-        await self.channel.on_message(said, self.bot)
-        return self._sent_since(seen, [c.args[0] for c in said.reply.await_args_list])
+        seen = len(self.wire.posted(self.place))
+        await self.channel.on_message(self.wire.message(self._user(user), self.place, text), self.bot.user)
+        return self._sent_since(seen, [])
 
     async def close(self) -> None:
-        return None
+        self.patches.undo()
+        assert self.wire.breaches == [], "a message Discord would refuse (400)"
 
 
 def _block_text(block: dict) -> str:
@@ -170,6 +168,17 @@ async def _sleep(seconds: float) -> None:
 
 
 DRIVERS = {"repl": ReplDriver, "slack": SlackDriver, "discord": DiscordDriver}
+
+
+def test_every_channel_this_project_registers_has_a_contract_driver() -> None:
+    """A new shipped channel cannot skip the contract: registering it without a driver fails here.
+    (A third-party channel proves itself the same way through ``interviewer serve``: test_plugins.)"""
+    from interviewer.registry import installed_channels
+
+    plugins, broken = installed_channels()
+    shipped = {p.name for p in plugins if p.command.__module__.startswith("interviewer_adapters.")}
+    assert broken == [] and {"slack", "discord"} <= shipped
+    assert shipped <= set(DRIVERS), f"no contract driver for {sorted(shipped - set(DRIVERS))}"
 
 
 async def _world(name: str, store):

@@ -1,5 +1,6 @@
-"""The Discord adapter with spec'd mocks of discord.py objects: command callbacks, thread
-messages and button presses driven through the real core with a scripted engine."""
+"""The Discord adapter on real discord.py objects: slash commands, thread messages and button
+presses driven through the real core with a scripted engine, checked on the JSON discord.py sends
+(``discord_wire``), every message held to Discord's limits."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import asyncio
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import discord
 import pytest
 
-from discord_helpers import dm_channel, interaction, member, message, sent_texts, text_channel, thread
-from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel, interview_commands, session_key
+from discord_wire import APPLICATION_ID, Wire, custom_ids, open_wire
+from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel, session_key
 from interviewer_adapters.discord_server import InterviewBot
 from interviewer_adapters.discord_render import (
     CONTENT_LIMIT, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, FIELD_VALUE_LIMIT, FIELDS_PER_EMBED, render,
@@ -24,127 +26,161 @@ from interviewer.rubrics import RubricBank
 from interviewer.testing import ScriptedEngine, keyword_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
-BOT = member(999, "interviewer")
+EPHEMERAL = 64
+NO_PINGS = {"parse": []}  # AllowedMentions.none(): nobody, no role, not everyone
+NOT_YOURS = "This is <@{}>'s interview. Start your own with `/interview start`."
+
+
+@dataclass
+class Rig:
+    channel: DiscordChannel
+    bot: InterviewBot
+    wire: Wire
+    engine: ScriptedEngine
+    store: object
+
+    def command(self, name: str):
+        return self.bot.tree.get_command("interview").get_command(name).callback
 
 
 @pytest.fixture
-def rig(store):
+def rig(store, monkeypatch):
     engine = ScriptedEngine(rule=keyword_rule)
-    interviewer = Interviewer(RubricBank.load([FIXTURES / "tiny.yaml"]), engine, store)
-    channel = DiscordChannel(interviewer)
-    return channel, interview_commands(channel), engine, store
+    channel = DiscordChannel(Interviewer(RubricBank.load([FIXTURES / "tiny.yaml"]), engine, store))
+    bot = InterviewBot(channel)                                  # the real client: its state, its allowed_mentions
+    wire = open_wire(bot, monkeypatch)
+    yield Rig(channel, bot, wire, engine, store)
+    assert wire.breaches == [], "a message Discord would refuse (400)"
 
 
-def command(group, name: str):
-    return group.get_command(name).callback
+async def started(rig: Rig, owner=None, **options):
+    """/interview start in a server channel; the private thread it opened, and the interaction."""
+    owner = owner or rig.wire.member(name="ada")
+    event = rig.wire.interaction(owner, rig.wire.text_channel())
+    await rig.command("start")(event, **({"topic": "tiny", "questions": 1} | options))
+    return owner, rig.wire.threads_opened[-1], event
 
 
-async def started(rig, owner=None, **options):
-    channel, group, _, store = rig
-    owner = owner or member(name="ada")
-    place = thread()
-    event = interaction(owner, text_channel(place))
-    await command(group, "start")(event, **({"topic": "tiny", "questions": 1} | options))
-    return owner, place, event
+def texts_of(bodies) -> list[str]:
+    return [b.get("content") or "" for b in bodies]
 
 
 async def test_a_full_interview_in_a_private_thread(rig) -> None:
-    channel, group, engine, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, event = await started(rig)
-    event.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
-    event.channel.create_thread.assert_awaited_once_with(
-        name="Interview · ada", type=discord.ChannelType.private_thread, invitable=False, auto_archive_duration=1440
-    )
-    place.add_user.assert_awaited_once_with(owner)
-    event.followup.send.assert_awaited_once_with(f"Your interview is in <#{place.id}>. Answer there.", ephemeral=True)
-    [first] = place.send.await_args_list
-    assert first.kwargs["content"].startswith("Mock interview: 1 question on Tiny topic.")
-    assert first.kwargs["content"].endswith("-# Question 1/1 · Tiny topic · difficulty 2\n**What is omega?**")
-    view = first.kwargs["view"]
+    assert wire.callbacks(event) == [{"type": 5, "data": {"flags": EPHEMERAL}}]     # deferred, thinking, ephemeral
+    [opened] = [c for c in wire.calls if c.path == f"/channels/{event.channel.id}/threads"]
+    assert {k: opened.body[k] for k in ("name", "type", "invitable", "auto_archive_duration")} == {
+        "name": "Interview · ada", "type": 12, "invitable": False, "auto_archive_duration": 1440}
+    assert any(c.method == "PUT" and c.path == f"/channels/{place.id}/thread-members/{owner.id}" for c in wire.calls)
+    [told] = wire.followups(event)
+    assert told["content"] == f"Your interview is in <#{place.id}>. Answer there." and told["flags"] == EPHEMERAL
+    [first] = wire.posted(place)
+    assert first["content"].startswith("Mock interview: 1 question on Tiny topic.")
+    assert first["content"].endswith("-# Question 1/1 · Tiny topic · difficulty 2\n**What is omega?**")
     session = store.active_session(session_key(place.id))
     [asked] = [t.seq for t in store.turns(session.id) if t.kind == "question"]
-    assert [b.custom_id for b in view.children] == [f"interview:{a}:{session.id}:{asked}" for a in ("hint", "skip", "end")]
-    assert [b.item.label for b in view.children] == ["Hint", "Skip", "End"]
+    assert custom_ids(first) == [f"interview:{a}:{session.id}:{asked}" for a in ("hint", "skip", "end")]
+    assert [b["label"] for row in first["components"] for b in row["components"]] == ["Hint", "Skip", "End"]
 
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)
-    assert sent_texts(place)[1] == "💬 Thanks, that's a start. Which letter is omega?"
-    press = interaction(owner, place)
-    await channel.on_button(press, "hint", session.id)
-    press.response.defer.assert_awaited_once_with()
-    assert sent_texts(place)[2] == "💡 Hint: Last."
-    await channel.on_message(message(owner, place, "omega is the last letter, greek"), BOT)
-    feedback, summary = place.send.await_args_list[3:]
-    [card] = feedback.kwargs["embeds"]
-    assert card.title == "Score 10.0/10" and card.colour == discord.Colour.green()
-    assert [f.name for f in card.fields][:3] == ["✅ Omega is the end.", "✅ Omega is the last letter.", "✅ Omega is Greek."]
-    assert card.fields[0].value == "> omega is the end"
-    assert summary.kwargs["embeds"][0].title == "Interview summary"
-    assert "view" not in summary.kwargs                                   # no buttons once it is over
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
+    assert wire.sent_texts(place)[1] == "💬 Thanks, that's a start. Which letter is omega?"
+    press = wire.interaction(owner, place, button=custom_ids(first)[0])
+    await rig.channel.on_button(press, "hint", session.id)
+    assert wire.callbacks(press) == [{"type": 6}]                                  # deferred update, no new message
+    assert wire.sent_texts(place)[2] == "💡 Hint: Last."
+    await rig.channel.on_message(wire.message(owner, place, "omega is the last letter, greek"), rig.bot.user)
+    feedback, summary = wire.posted(place)[3:]
+    [card] = feedback["embeds"]
+    assert card["title"] == "Score 10.0/10" and card["color"] == discord.Colour.green().value
+    assert [f["name"] for f in card["fields"]][:3] == ["✅ Omega is the end.", "✅ Omega is the last letter.", "✅ Omega is Greek."]
+    assert card["fields"][0]["value"] == "> omega is the end"
+    assert summary["embeds"][0]["title"] == "Interview summary"
+    assert not summary.get("components")                                          # no buttons once it is over
     assert store.get_session(session.id).status == "finished"
-    assert [c[0] for c in engine.calls] == ["tiny-two", "tiny-two"]
+    assert [c[0] for c in rig.engine.calls] == ["tiny-two", "tiny-two"]
 
 
 async def test_buttons_and_messages_are_for_the_owner_only(rig) -> None:
-    channel, group, engine, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, _ = await started(rig)
     session = store.active_session(session_key(place.id))
-    stranger = member(name="eve")
-    press = interaction(stranger, place)
-    await channel.on_button(press, "skip", session.id)
-    press.response.defer.assert_awaited_once()
-    press.followup.send.assert_awaited_once_with(f"This is <@{owner.id}>'s interview. Start your own with `/interview start`.", ephemeral=True)
-    said = message(stranger, place, "omega is the end")
-    await channel.on_message(said, BOT)
-    said.reply.assert_awaited_once()
-    assert said.reply.await_args.args == (f"This is <@{owner.id}>'s interview. Start your own with `/interview start`.",)
-    assert said.reply.await_args.kwargs["mention_author"] is False and said.reply.await_args.kwargs["delete_after"] == 15
-    ended = interaction(stranger, place)
-    await command(group, "end")(ended)
-    ended.followup.send.assert_awaited_once()
-    assert engine.calls == [] and len(place.send.await_args_list) == 1
+    stranger = wire.member(name="eve")
+    press = wire.interaction(stranger, place, button=custom_ids(wire.posted(place)[0])[1])
+    await rig.channel.on_button(press, "skip", session.id)
+    assert wire.callbacks(press) == [{"type": 6}]
+    [refused] = wire.followups(press)
+    assert refused["content"] == NOT_YOURS.format(owner.id) and refused["flags"] == EPHEMERAL
+    said = wire.message(stranger, place, "omega is the end")
+    await rig.channel.on_message(said, rig.bot.user)
+    [reply] = wire.replies_to(said)
+    assert reply["content"] == NOT_YOURS.format(owner.id)
+    assert reply["allowed_mentions"]["parse"] == [] and not reply["allowed_mentions"].get("replied_user")
+    ended = wire.interaction(stranger, place)
+    await rig.command("end")(ended)
+    assert [f["content"] for f in wire.followups(ended)] == [NOT_YOURS.format(owner.id)]
+    assert rig.engine.calls == [] and len(wire.posted(place)) == 2                  # the question and the note to eve
     assert [t.kind for t in store.turns(session.id)] == ["question"]
 
 
 async def test_bots_and_other_channels_are_ignored(rig) -> None:
-    channel, _, engine, _ = rig
+    wire = rig.wire
     owner, place, _ = await started(rig)
-    robot = member(name="robot")
-    robot.bot = True
-    await channel.on_message(message(robot, place, "omega"), BOT)
-    await channel.on_message(message(BOT, place, "omega"), BOT)
-    await channel.on_message(message(owner, thread(), "omega is the end"), BOT)   # not an interview thread
-    assert engine.calls == [] and len(place.send.await_args_list) == 1
+    robot = wire.member(name="robot", bot=True)
+    await rig.channel.on_message(wire.message(robot, place, "omega"), rig.bot.user)
+    await rig.channel.on_message(wire.message(rig.bot.user, place, "omega"), rig.bot.user)
+    await rig.channel.on_message(wire.message(owner, wire.thread(), "omega is the end"), rig.bot.user)  # not an interview thread
+    assert rig.engine.calls == [] and len(wire.posted(place)) == 1
 
 
 async def test_without_the_message_content_intent_a_mention_still_works(rig) -> None:
-    channel, _, engine, _ = rig
+    wire = rig.wire
     owner, place, _ = await started(rig)
-    await channel.on_message(message(owner, place, ""), BOT)            # Discord hid the text
-    assert "Message Content intent" in sent_texts(place)[1]
-    assert engine.calls == []
-    await channel.on_message(message(owner, place, f"<@{BOT.id}> omega is the end, the last, greek"), BOT)
-    assert engine.calls[0][1] == "omega is the end, the last, greek"
+    await rig.channel.on_message(wire.message(owner, place, ""), rig.bot.user)            # Discord hid the text
+    assert "Message Content intent" in wire.sent_texts(place)[1]
+    assert rig.engine.calls == []
+    await rig.channel.on_message(wire.message(owner, place, f"<@{rig.bot.user.id}> omega is the end, the last, greek"), rig.bot.user)
+    assert rig.engine.calls[0][1] == "omega is the end, the last, greek"
+
+
+def threads_forbidden(wire: Wire) -> None:
+    wire.refuse("POST", lambda path: path.endswith("/threads"), 403, "Missing Permissions")
 
 
 async def test_a_dm_is_used_when_no_thread_can_be_opened(rig) -> None:
-    channel, group, _, store = rig
-    owner = member(name="ada")
-    dm = dm_channel()
-    owner.create_dm.side_effect = None
-    owner.create_dm.return_value = dm
-    event = interaction(owner, text_channel(threads_allowed=False))
-    await command(group, "start")(event, topic="tiny", questions=1)
-    owner.create_dm.assert_awaited_once()
-    assert "What is omega?" in sent_texts(dm)[0]
+    """The DM fallback: a real DMChannel has no ``mention``; pointing the user at it crashed."""
+    wire, store = rig.wire, rig.store
+    threads_forbidden(wire)
+    owner = wire.member(name="ada")
+    event = wire.interaction(owner, wire.text_channel())
+    await rig.command("start")(event, topic="tiny", questions=1)
+    assert any(c.path == "/users/@me/channels" and c.body == {"recipient_id": owner.id} for c in wire.calls)
+    dm = wire.dm_of(owner)
+    assert "What is omega?" in wire.sent_texts(dm)[0]
     [summary] = store.list_sessions(f"discord:{owner.id}")
     assert summary.session.session_key == session_key(dm.id)
-    event.followup.send.assert_awaited_once_with("Your interview is in our direct messages. Answer there.", ephemeral=True)
-    await channel.on_message(message(owner, dm, "omega is the end, the last, greek"), BOT)
-    assert sent_texts(dm)[1].startswith("Score 10.0/10")
+    assert texts_of(wire.followups(event)) == ["Your interview is in our direct messages. Answer there."]
+    await rig.channel.on_message(wire.message(owner, dm, "omega is the end, the last, greek"), rig.bot.user)
+    assert wire.sent_texts(dm)[1].startswith("Score 10.0/10")
+
+
+@pytest.mark.parametrize("where", ["thread", "dm"])
+async def test_start_from_a_thread_or_a_dm_opens_the_interview_in_a_dm(rig, where) -> None:
+    """Starting where no private thread can be made (inside a thread, or in DMs) falls back to a DM."""
+    wire = rig.wire
+    owner = wire.member(name="ada")
+    place = wire.thread() if where == "thread" else None
+    if place is None:
+        await owner.create_dm()
+        place = wire.dm_of(owner)
+    event = wire.interaction(owner, place)
+    await rig.command("start")(event, topic="tiny", questions=1)
+    assert texts_of(wire.followups(event)) == ["Your interview is in our direct messages. Answer there."]
+    assert "What is omega?" in wire.sent_texts(wire.dm_of(owner))[0]
 
 
 async def test_the_interaction_is_deferred_before_a_slow_model_call(rig) -> None:
-    channel, group, engine, store = rig
+    wire, store = rig.wire, rig.store
     order: list[str] = []
 
     async def slow_coach(results: str):
@@ -152,84 +188,85 @@ async def test_the_interaction_is_deferred_before_a_slow_model_call(rig) -> None
         await asyncio.sleep(0.5)
         return None
 
-    engine.coach = slow_coach                                             # the end of a session calls the model
+    rig.engine.coach = slow_coach                                             # the end of a session calls the model
     owner, place, _ = await started(rig)
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
     session = store.active_session(session_key(place.id))
-    press = interaction(owner, place)
-    press.response.defer.side_effect = lambda *a, **k: order.append("deferred")
-    await channel.on_button(press, "end", session.id)
+    press = wire.interaction(owner, place, button=f"interview:end:{session.id}")
+    wire.on_call = lambda call: order.append("deferred") if call.path.endswith("/callback") else None
+    await rig.channel.on_button(press, "end", session.id)
     assert order == ["deferred", "model called"]
 
 
 async def test_two_quick_messages_are_handled_in_order(rig) -> None:
-    channel, group, engine, store = rig
-    engine.delay = 0.2
+    wire = rig.wire
+    rig.engine.delay = 0.2
     owner, place, _ = await started(rig, questions=2)
     await asyncio.gather(
-        channel.on_message(message(owner, place, "omega is the end, the last, greek"), BOT),
-        channel.on_message(message(owner, place, "hint"), BOT),
+        rig.channel.on_message(wire.message(owner, place, "omega is the end, the last, greek"), rig.bot.user),
+        rig.channel.on_message(wire.message(owner, place, "hint"), rig.bot.user),
     )
-    texts = sent_texts(place)
+    texts = wire.sent_texts(place)
     assert texts[1].startswith("Score 10.0/10")                            # the grade of the first message first,
     assert texts[-1].startswith("💡 ")                                     # then the reply to the second
-    assert len(engine.calls) == 1
+    assert len(rig.engine.calls) == 1
 
 
 async def test_history_and_show_are_ephemeral_and_private(rig) -> None:
-    channel, group, _, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, _ = await started(rig)
-    await channel.on_message(message(owner, place, "omega is the end, the last letter, greek"), BOT)
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end, the last letter, greek"), rig.bot.user)
     session = store.list_sessions(f"discord:{owner.id}")[0].session
-    asked = interaction(owner, place)
-    await command(group, "history")(asked)
-    embed = asked.followup.send.await_args.kwargs["embed"]
-    assert asked.followup.send.await_args.kwargs["ephemeral"] is True
-    assert f"`{session.id[:8]}`" in embed.description and "**10.0/10**" in embed.description
-    shown = interaction(owner, place)
-    await command(group, "show")(shown, id=session.id[:8])
-    assert all(c.kwargs["ephemeral"] for c in shown.followup.send.await_args_list)
-    assert any("Interview summary" in (c.kwargs["content"] or "") for c in shown.followup.send.await_args_list)
-    snoop = interaction(member(name="eve"), place)
-    await command(group, "show")(snoop, id=session.id[:8])
-    snoop.followup.send.assert_awaited_once_with(f"You have no interview `{session.id[:8]}`. See `/interview history`.", ephemeral=True)
+    asked = wire.interaction(owner, place)
+    await rig.command("history")(asked)
+    [listed] = wire.followups(asked)
+    assert listed["flags"] == EPHEMERAL
+    description = listed["embeds"][0]["description"]
+    assert f"`{session.id[:8]}`" in description and "**10.0/10**" in description
+    shown = wire.interaction(owner, place)
+    await rig.command("show")(shown, id=session.id[:8])
+    assert all(body["flags"] == EPHEMERAL for body in wire.followups(shown))
+    assert any("Interview summary" in text for text in texts_of(wire.followups(shown)))
+    snoop = wire.interaction(wire.member(name="eve"), place)
+    await rig.command("show")(snoop, id=session.id[:8])
+    assert texts_of(wire.followups(snoop)) == [f"You have no interview `{session.id[:8]}`. See `/interview history`."]
 
 
 async def test_a_failing_turn_is_reported_in_the_thread(rig) -> None:
-    channel, _, engine, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, _ = await started(rig)
-    engine.fail_times = 1
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)
-    assert "Your answer is saved" in sent_texts(place)[1]
+    rig.engine.fail_times = 1
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
+    assert "Your answer is saved" in wire.sent_texts(place)[1]
     session = store.active_session(session_key(place.id))
     assert [t.kind for t in store.turns(session.id)] == ["question", "answer"]
 
 
 async def test_a_button_pressed_under_an_earlier_prompt_does_not_act_on_the_current_one(rig) -> None:
-    channel, _, _, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, _ = await started(rig)
     session = store.active_session(session_key(place.id))
-    skip = place.send.await_args_list[0].kwargs["view"].children[1]              # Skip, on the question's message
-    press = interaction(owner, place)
-    stale = await ControlButton.from_custom_id(press, skip.item, CONTROL.fullmatch(skip.custom_id))
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)   # a follow-up is asked now
-    await channel.on_button(press, stale.action, stale.session_id, stale.prompt_seq)
-    assert "moved on" in sent_texts(place)[2]
+    skip_id = custom_ids(wire.posted(place)[0])[1]                                # Skip, on the question's message
+    press = wire.interaction(owner, place, button=skip_id)
+    stale = await ControlButton.from_custom_id(press, None, CONTROL.fullmatch(skip_id))
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)   # a follow-up is asked now
+    await rig.channel.on_button(press, stale.action, stale.session_id, stale.prompt_seq)
+    assert "moved on" in wire.sent_texts(place)[2]
     assert [t.kind for t in store.turns(session.id)].count("command") == 0        # nothing was skipped
 
 
 async def test_a_turn_the_store_could_not_write_is_never_called_saved(rig, monkeypatch) -> None:
     from sqlalchemy.exc import OperationalError
 
-    channel, _, _, store = rig
+    wire, store = rig.wire, rig.store
     owner, place, _ = await started(rig)
 
     def full(*_args, **_kwargs):
         raise OperationalError("INSERT INTO turns ...", {}, Exception("database or disk is full"))
 
     monkeypatch.setattr(store, "append_turn", full)
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)
-    said = sent_texts(place)[1]
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
+    said = wire.sent_texts(place)[1]
     assert "may not have been saved" in said and "is saved" not in said and "INSERT" not in said
 
 
@@ -274,17 +311,13 @@ def test_the_adapter_stays_thin() -> None:
 
 
 async def test_a_hostile_id_in_show_cannot_break_markup_or_ping(rig) -> None:
-    _, group, _, _ = rig
-    asked = interaction(member(name="eve"), text_channel(thread()))
-    await command(group, "show")(asked, id="`@everyone` <@123>")
-    text = asked.followup.send.await_args.args[0]
+    asked = rig.wire.interaction(rig.wire.member(name="eve"), rig.wire.thread())
+    await rig.command("show")(asked, id="`@everyone` <@123>")
+    [text] = texts_of(rig.wire.followups(asked))
     assert "@" not in text and text.count("`") == 4  # the id is one clean code span
 
 
 # --- defects found on real payloads (issue: channels as plugins) ---------------------------------
-
-
-NO_PINGS = {"parse": []}  # AllowedMentions.none(): nobody, no role, not everyone
 
 
 def assert_within_discord_limits(messages) -> None:
@@ -325,40 +358,70 @@ def test_a_long_quoted_answer_stays_a_quote_in_every_piece() -> None:
     assert all(line.startswith("> ") for f in fields for line in f.value.split("\n"))
 
 
+async def test_a_long_summary_and_scorecard_reach_discord_as_messages_it_accepts(rig) -> None:
+    """The same long reply sent through discord.py to a real thread: every message body is one
+    Discord accepts (the rig answers 400 to any over a limit, as Discord did to 6,121 characters)."""
+    reply = Reply(session_id="a" * 32, buttons=["hint", "skip", "end"])
+    rows = [{"question": f"Question {n}: " + "q" * 150, "topic": "rag", "score": 5.0, "skipped": False} for n in range(30)]
+    reply.add("summary", "summary", questions=rows, average=5.0, topics={"rag": 5.0},
+              weakest=[{"text": "w" * 200, "cite": "rag.md"}] * 5, coaching="c" * 900)
+    points = [{"id": f"p{n}", "text": f"Point {n} " + "t" * 200, "verdict": "partial", "evidence": "e" * 1000} for n in range(12)]
+    reply.add("feedback", "f", score=4.0, points=points, misconceptions=[], notes=[], model_answer="m " * 1500)
+    place = rig.wire.thread()
+    assert await rig.channel.send(place, reply) is True
+    bodies = rig.wire.posted(place)
+    assert len(bodies) >= 4 and rig.wire.breaches == []
+    assert sum(len(custom_ids(b)) for b in bodies) == 3                          # the buttons once, on the last message
+    assert custom_ids(bodies[-1])
+
+
+async def test_a_message_over_discords_limits_is_refused_and_reported_as_not_sent(rig) -> None:
+    """The rig is as strict as Discord: a message over 6,000 characters across embeds is a 400,
+    and ``send`` says it failed instead of pretending it was delivered."""
+    place = rig.wire.thread()
+    embeds = [discord.Embed(description="d" * 4000) for _ in range(2)]
+    with pytest.raises(discord.HTTPException):
+        await place.send(embeds=embeds)
+    assert rig.wire.breaches == ["8000 characters over all embeds > 6000"]
+    rig.wire.breaches.clear()
+
+
 async def test_nothing_the_bot_sends_can_ping(rig) -> None:
     """Model text (a follow-up, a question from notes) may say @everyone; the "not yours" note
-    names the owner: no message may ping anyone."""
-    channel, group, _, _ = rig
+    names the owner: no message on the wire may ping anyone."""
+    wire = rig.wire
     owner, place, _ = await started(rig)
-    intrusion = message(member(name="eve"), place, "let me answer @everyone")
-    await channel.on_message(intrusion, BOT)
-    await channel.on_message(message(owner, place, "omega is the end"), BOT)
-    assert place.send.await_args_list
-    for call in place.send.await_args_list:
-        assert call.kwargs["allowed_mentions"].to_dict() == NO_PINGS
-    assert intrusion.reply.await_args.kwargs["allowed_mentions"].to_dict() == NO_PINGS  # names the owner, no ping
-    bot = InterviewBot(DiscordChannel(channel.interviewer))
-    assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == NO_PINGS
+    intrusion = wire.message(wire.member(name="eve"), place, "let me answer @everyone")
+    await rig.channel.on_message(intrusion, rig.bot.user)
+    await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
+    from_model = Reply(session_id="a" * 32)
+    from_model.add("follow_up", "Tell @everyone and <@&55> about it?")
+    await rig.channel.send(place, from_model)
+    bodies = wire.posted(place)
+    assert len(bodies) == 4 and "@everyone" in bodies[-1]["content"]
+    for body in bodies:
+        mentions = body["allowed_mentions"]
+        assert mentions["parse"] == [] and not mentions.get("users") and not mentions.get("roles") and not mentions.get("replied_user")
+    assert rig.bot.allowed_mentions is not None and rig.bot.allowed_mentions.to_dict() == NO_PINGS
 
 
 async def test_closed_direct_messages_are_said_and_leave_no_interview_running(rig) -> None:
     """The DM fallback with DMs closed (403): the user was told "Your interview is in our direct
     messages" while nothing had reached them."""
-    channel, group, _, store = rig
-    owner = member(name="ada")
-    dm = dm_channel()
-    dm.send.side_effect = discord.Forbidden(type("R", (), {"status": 403, "reason": "Forbidden"})(), "Cannot send messages to this user")
-    owner.create_dm.side_effect = None
-    owner.create_dm.return_value = dm
-    event = interaction(owner, text_channel(threads_allowed=False))
-    await command(group, "start")(event, topic="tiny", questions=1)
-    told = event.followup.send.await_args.args[0]
+    wire, store = rig.wire, rig.store
+    threads_forbidden(wire)
+    wire.refuse("POST", lambda path: any(path == f"/channels/{dm}/messages" for dm in wire.dm_ids), 403,
+                "Cannot send messages to this user")
+    owner = wire.member(name="ada")
+    event = wire.interaction(owner, wire.text_channel())
+    await rig.command("start")(event, topic="tiny", questions=1)
+    [told] = texts_of(wire.followups(event))
     assert "could not post the first question in our direct messages" in told and "Your interview is in" not in told
-    assert store.active_session(session_key(dm.id)) is None                  # a new start is not blocked
+    assert store.active_session(session_key(wire.dm_of(owner).id)) is None       # a new start is not blocked
 
 
 def test_the_topic_option_completes_from_the_bank(rig) -> None:
-    channel, *_ = rig
+    channel = rig.channel
     assert ("Tiny topic (tiny)", "tiny") in channel.topic_choices("ti")
     assert channel.topic_choices("TINY")[0][1] == "tiny"
     assert channel.topic_choices("nothing-like-it") == []
@@ -380,8 +443,7 @@ def test_history_counts_one_question_in_the_singular(rig) -> None:
 
 
 async def test_per_session_locks_are_forgotten_when_idle(rig) -> None:
-    channel, group, _, _ = rig
     for _ in range(3):
         owner, place, _ = await started(rig)
-        await channel.on_message(message(owner, place, "omega is the end, the last, greek"), BOT)
-    assert channel.sessions_in_flight == 0 and channel.interviewer.journal.sessions_held == 0
+        await rig.channel.on_message(rig.wire.message(owner, place, "omega is the end, the last, greek"), rig.bot.user)
+    assert rig.channel.sessions_in_flight == 0 and rig.channel.interviewer.journal.sessions_held == 0

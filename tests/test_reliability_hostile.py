@@ -280,20 +280,24 @@ def test_hostile_session_ids_find_nothing(recorded: str, tmp_path: Path, monkeyp
     assert export(recorded).exception is None  # the real interview is still there
 
 
-async def test_hostile_ids_in_slack_and_discord_show(store: Store) -> None:
+async def test_hostile_ids_in_slack_and_discord_show(store: Store, monkeypatch) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from discord_helpers import interaction, member, thread
-    from interviewer_adapters.discord import DiscordChannel, interview_commands
+    from discord_wire import open_wire
+    from interviewer_adapters.discord import DiscordChannel
+    from interviewer_adapters.discord_server import InterviewBot
     from interviewer_adapters.slack_server import build_slack_app
 
     interviewer, _ = tiny_interviewer(store)
     _, slack = build_slack_app(interviewer, token="xoxb-test", signing_secret="s", client=AsyncWebClient(token="xoxb-test",
                                                                                                             base_url="http://127.0.0.1:9/"))
-    show = interview_commands(DiscordChannel(interviewer)).get_command("show").callback
+    bot = InterviewBot(DiscordChannel(interviewer))
+    wire = open_wire(bot, monkeypatch)
+    show = bot.tree.get_command("interview").get_command("show").callback
     for hostile in HOSTILE_IDS:
         blocks = await slack._show("T1", "U1", [hostile])
         assert blocks[0]["text"]["text"].startswith("You have no interview")
-        event = interaction(member(name="eve"), thread())
+        event = wire.interaction(wire.member(name="eve"), wire.thread())
         await show(event, id=hostile)
-        assert event.followup.send.await_args.args[0].startswith("You have no interview")
+        [told] = wire.followups(event)
+        assert told["content"].startswith("You have no interview") and "@" not in told["content"]

@@ -33,6 +33,7 @@ def slack():
     mock = MockSlackAPI(team_id=TEAM).start()
     yield mock
     mock.stop()
+    assert mock.breaches == [], "a message Slack would refuse, or one that pings a channel"
 
 
 @pytest.fixture
@@ -435,6 +436,48 @@ def test_the_notification_text_is_escaped_like_the_blocks() -> None:
     for payload in render(reply):
         assert "<!channel>" not in payload["text"] and "<@U999>" not in payload["text"] and "<https://" not in payload["text"]
     assert "&lt;!channel&gt;" in render(reply)[0]["text"]
+
+
+async def test_a_hostile_answer_reaches_slack_escaped_in_every_message(rig) -> None:
+    """The same through Bolt and the Web API: the candidate's markup comes back quoted in the
+    scorecard, and no message Slack receives (blocks or notification text) pings or links."""
+    app, _, slack, _ = rig
+    await app.async_dispatch(command(slack, "tiny --questions 1"))
+    await posted(slack, 2)
+    hostile = "<!channel> omega is the end, the last, greek; ask <@U999> at <https://evil.example|click>"
+    await app.async_dispatch(event(reply_in_thread("1700000000.000101", hostile), "Ev-hostile"))
+    after = await posted(slack, 3)
+    sent = json.dumps(after[2:])
+    assert "Score 10.0/10" in sent and "&lt;!channel&gt;" in sent
+    assert "<!channel>" not in sent and "<@U999>" not in sent and "<https://evil" not in sent
+    assert slack.breaches == []
+
+
+def test_the_mock_refuses_what_slack_refuses() -> None:
+    """The recording Web API is as strict as Slack: over-long sections, 51 blocks and broadcast
+    pings are refused, so a test that passes sent only messages Slack takes."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    mock = MockSlackAPI().start()
+    try:
+        client = WebClient(token="xoxb-test", base_url=mock.url)
+        cases = [
+            ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "ok", "invalid_blocks"),
+            ([{"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}]}] * 51, "ok", "invalid_blocks"),
+            ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "ok", "invalid_blocks"),
+            (None, "hey <!here>", "broadcast_mention"),
+            (None, "t" * 40_001, "msg_too_long"),
+        ]
+        for blocks, text, error in cases:
+            with pytest.raises(SlackApiError) as refused:
+                client.chat_postMessage(channel="C1", text=text, blocks=blocks)
+            assert refused.value.response["error"] == error
+        assert len(mock.breaches) == len(cases)
+        client.chat_postMessage(channel="C1", text="fine", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}])
+        assert len(mock.breaches) == len(cases)
+    finally:
+        mock.stop()
 
 
 def test_a_long_quoted_answer_stays_a_quote_in_every_section() -> None:

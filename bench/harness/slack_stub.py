@@ -15,6 +15,7 @@ import urllib.parse
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from harness.slack_limits import breaches
 from interviewer.testing import JSONHandler, LoopbackServer, QuietHTTPServer
 
 _SLACK_JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
@@ -101,7 +102,8 @@ class MockSlackAPI(LoopbackServer):
 
     ``calls`` holds ``(method, params)`` in arrival order and ``tokens`` the bearer token of each;
     ``fail()`` scripts error answers (``"ratelimited"`` is a real HTTP 429 with Retry-After), and
-    ``delay`` slows every answer down, for load tests against a slow Slack.
+    ``delay`` slows every answer down, for load tests against a slow Slack. A message over one of
+    Slack's limits (``harness.slack_limits``) is refused as Slack would and kept in ``breaches``.
     """
 
     def __init__(self, *, team_id: str = "T1", bot_user_id: str = "UBOT", bot_id: str = "BBOT", delay: float = 0.0) -> None:
@@ -112,6 +114,7 @@ class MockSlackAPI(LoopbackServer):
         self._calls: list[tuple[str, dict]] = []
         self._tokens: list[str] = []
         self._failures: dict[str, list[str]] = {}
+        self.breaches: list[str] = []
         self._ts = 0
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -227,7 +230,11 @@ class MockSlackAPI(LoopbackServer):
             self._tokens.append(token)
             self._changed.notify_all()
             queued = self._failures.get(method)
-            return queued.pop(0) if queued else None
+            if queued:
+                return queued.pop(0)
+            broken = breaches(method, params)
+            self.breaches += [what for _, what in broken]
+            return broken[0][0] if broken else None
 
     def _respond(self, method: str, params: dict) -> dict[str, Any]:
         """The ``ok`` answer Slack would give; missing required arguments answer invalid_arguments."""
