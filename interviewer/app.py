@@ -108,7 +108,9 @@ def build_app(settings: Settings, *, engine: Engine | None = None, bank: RubricB
     store = Store(settings.resolved_database_url)
     engine = engine or build_engine(settings)
     from interviewer.knowledge.service import MATERIAL_INDEXING, MaterialRetriever
+    from interviewer.storage.spool import Spool
 
     retriever = MaterialRetriever(settings, exclusive=lambda: store.owning(MATERIAL_INDEXING))
-    interviewer = Interviewer(bank, engine, store, max_answer_chars=settings.max_answer_chars, retriever=retriever)
+    interviewer = Interviewer(bank, engine, store, max_answer_chars=settings.max_answer_chars, retriever=retriever,
+                              spool=Spool.beside(settings.data_dir))
     return App(settings=settings, bank=bank, store=store, engine=engine, interviewer=interviewer)

@@ -14,7 +14,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from discord_wire import APPLICATION_ID, Wire, custom_ids, open_wire
+from discord_wire import Wire, custom_ids, open_wire
 from interviewer_adapters.discord import CONTROL, ControlButton, DiscordChannel, session_key
 from interviewer_adapters.discord_server import InterviewBot
 from interviewer_adapters.discord_render import (

@@ -55,7 +55,7 @@ def test_a_file_that_is_not_sqlite_gets_its_path_and_the_fix(tmp_path: Path) -> 
     with pytest.raises(StoreError) as info:
         Store(f"sqlite:///{damaged}")
     message = str(info.value)
-    assert message.startswith(f"the transcript store {damaged} is not an SQLite database")
+    assert message.startswith(f"cannot open the transcript store: {damaged} is damaged or not an SQLite database")
     assert f"mv '{damaged}' '{damaged}.broken'" in message and "SELECT" not in message and "sqlalche.me" not in message
     assert damaged.read_bytes().startswith(b"this is not an SQLite file")  # nothing was overwritten
 
@@ -214,9 +214,10 @@ main()
 '''
 
 
-def test_practice_on_a_full_disk_says_which_answer_was_not_saved(isolated_data_dir: Path) -> None:
+def test_practice_on_a_full_disk_keeps_the_answer_and_resume_stores_it(isolated_data_dir: Path) -> None:
     """The store fills up mid-interview: one line naming the file and the fix, exit 1, never
-    "internal error ... Your answers are saved"; the answers before it are in the store."""
+    "internal error"; the answer the store refused is kept in the spool beside the data, and
+    `interviewer resume` (with room again) stores and grades it without it being typed again."""
     import os
     import subprocess
     import sys
@@ -225,21 +226,31 @@ def test_practice_on_a_full_disk_says_which_answer_was_not_saved(isolated_data_d
     made = subprocess.run([sys.executable, "-m", "interviewer", "transcripts", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr  # the store exists and is migrated, with room to spare no more
     first = "Retrieval augmented generation retrieves passages from an index and puts them into the prompt."
-    answers = f"{first}\n\n{'A long answer that fills the disk. ' * 500}\n\n"
+    long_answer = "A long answer that fills the disk. " * 500
     done = subprocess.run([sys.executable, "-c", FULL_DISK_CLI, "practice", "-n", "2", "-q", "rag-what-and-why"],
-                          input=answers, env=env, capture_output=True, text=True, timeout=240)
+                          input=f"{first}\n\n{long_answer}\n\n", env=env, capture_output=True, text=True, timeout=240)
     path = isolated_data_dir / "interviewer.db"
+    said = " ".join(done.stderr.split())
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr
     assert "Traceback" not in done.stdout + done.stderr and "internal error" not in done.stderr
-    assert " ".join(done.stderr.split()).startswith(f"error: the disk holding {path} is full")
-    assert "was NOT saved" in " ".join(done.stderr.split())
-    store = Store(f"sqlite:///{path}")
-    try:
-        [summary] = store.list_sessions("tester")
-        answers_stored = [t.text for t in store.turns(summary.session.id) if t.role == "candidate"]
-    finally:
-        store.close()
-    assert answers_stored == [first]  # the first answer kept; the one the disk had no room for, reported
+    assert said.startswith(f"error: the disk holding {path} is full")
+    assert f"kept in {isolated_data_dir / 'unsaved-answers.jsonl'}" in said and "interviewer resume" in said
+
+    def stored() -> list[str]:
+        store = Store(f"sqlite:///{path}")
+        try:
+            [summary] = store.list_sessions("tester")
+            return [t.text for t in store.turns(summary.session.id) if t.kind == "answer"]
+        finally:
+            store.close()
+
+    assert stored() == [first]  # the first answer in the store; the refused one in the spool
+    resumed = subprocess.run([sys.executable, "-m", "interviewer", "resume"], input="end\n", env=env, capture_output=True,
+                             text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr
+    assert "saved now" in " ".join(resumed.stdout.split())
+    assert [text.strip() for text in stored()] == [first, long_answer.strip()]
+    assert not (isolated_data_dir / "unsaved-answers.jsonl").exists()
 
 
 def test_a_lock_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
@@ -253,3 +264,94 @@ def test_a_lock_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path)
     message = str(info.value)
     assert message.startswith(f"cannot open the transcript store: {blocker} cannot be created")
     assert "writable" in message and "Traceback" not in message
+
+
+# --- the real filesystem failing: a read-only data folder, a full disk --------------------------
+
+
+def _own_mounts_allowed() -> str | None:
+    """Why a private mount namespace cannot be used here (None when it can)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return "needs unshare(1) for a private mount namespace"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt && mount -o remount,ro /mnt"],
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        return f"mount namespaces are not allowed here ({probe.stderr.strip()[:100]}); the messages are tested without them above"
+    return None
+
+
+def _in_own_mounts(script: str, env: dict[str, str]):
+    """Run a shell script in a mount namespace of its own: its mounts vanish with it, nothing else sees them."""
+    import subprocess
+
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_read_only_data_folder_is_named_with_the_fix_by_every_command(isolated_data_dir: Path, tmp_path: Path) -> None:
+    """The data folder made read-only after the store was created (a remount, a full quota):
+    `transcripts list` and `practice` each say so in one line naming the folder and the fix."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    reason = _own_mounts_allowed()
+    if reason:
+        pytest.skip(reason)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    made = subprocess.run([sys.executable, "-m", "interviewer", "transcripts", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    folder = shlex.quote(str(isolated_data_dir))
+    cli = f"{shlex.quote(sys.executable)} -m interviewer"
+    ran = _in_own_mounts(
+        f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} || exit 99; "
+        f"{cli} transcripts list; echo rc=$? >&2; echo x | {cli} practice -n 1; echo rc=$? >&2", env)
+    assert ran.returncode == 0, ran.stderr
+    said = [line for line in ran.stderr.splitlines() if line.strip()]
+    assert said[1::2] == ["rc=1", "rc=1"], ran.stderr
+    for line in said[0::2]:
+        assert line.startswith(f"error: cannot open the transcript store: {isolated_data_dir} cannot be written (Read-only file system)")
+        assert "make it writable" in line
+    assert "Traceback" not in ran.stdout + ran.stderr and "saved" not in ran.stderr
+
+
+def test_a_really_full_disk_keeps_the_answer_in_the_temp_folder(isolated_data_dir: Path, tmp_path: Path) -> None:
+    """The data folder on a 300 kB filesystem that fills mid-answer: the spool beside the data
+    cannot take the answer either, so it goes to the temp folder, and resume stores it."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    reason = _own_mounts_allowed()
+    if reason:
+        pytest.skip(reason)
+    temp, copy = tmp_path / "tmp", tmp_path / "copy"
+    temp.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TMPDIR": str(temp)}
+    first = "Retrieval augmented generation retrieves passages and puts them into the prompt."
+    long_answer = "A long answer that fills the disk. " * 3000
+    (tmp_path / "answers.txt").write_text(f"{first}\n\n{long_answer}\n\n", encoding="utf-8")
+    folder, cli = shlex.quote(str(isolated_data_dir)), f"{shlex.quote(sys.executable)} -m interviewer"
+    ran = _in_own_mounts(
+        f"mkdir -p {folder} && mount -t tmpfs -o size=300k tmpfs {folder} || exit 99; "
+        f"{cli} practice -n 2 -q rag-what-and-why < {shlex.quote(str(tmp_path / 'answers.txt'))}; echo rc=$? >&2; "
+        f"cp -a {folder}/. {shlex.quote(str(copy))}/", env)
+    said = " ".join(ran.stderr.split())
+    spool = temp / f"interviewer-{os.getuid()}" / "unsaved-answers.jsonl"
+    assert said.startswith(f"error: the disk holding {isolated_data_dir / 'interviewer.db'} is full"), ran.stderr
+    assert f"kept in {spool}" in said and said.endswith("rc=1") and "Traceback" not in ran.stdout + ran.stderr
+    assert not (copy / "unsaved-answers.jsonl").exists()                  # no empty or torn file left beside the data
+    resumed = subprocess.run([sys.executable, "-m", "interviewer", "resume"], input="end\n", capture_output=True, text=True,
+                             timeout=240, env={**env, "INTERVIEWER_DATA_DIR": str(copy)})
+    assert resumed.returncode == 0, resumed.stderr
+    store = Store(f"sqlite:///{copy / 'interviewer.db'}")
+    try:
+        [summary] = store.list_sessions("tester")
+        stored = [t.text.strip() for t in store.turns(summary.session.id) if t.kind == "answer"]
+    finally:
+        store.close()
+    assert stored == [first, long_answer.strip()] and not spool.exists()

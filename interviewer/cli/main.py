@@ -66,9 +66,10 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Exit):
             _exit(exc.exit_code)
         log_path = _log_crash()
+        details = f"details in {log_path}" if log_path else "no crash log (the data folder cannot be written)"
         err_console.print(
             f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:200])}. "
-            f"Answers stored before this are kept; details in {log_path}"
+            f"Answers stored before this are kept; {escape(details)}"
         )
         _exit(70)
     _exit(0)
@@ -114,6 +115,7 @@ def _log_to_file() -> None:
 
     folder = _data_folder()
     root = logging.getLogger()
+    logging.raiseExceptions = False  # a log that cannot be written (read-only folder) never prints a traceback
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(folder / "interviewer.log", encoding="utf-8", delay=True)
@@ -124,8 +126,9 @@ def _log_to_file() -> None:
     root.setLevel(logging.WARNING)
 
 
-def _log_crash() -> Path:
-    """Keep the traceback for a bug report without showing it to the candidate."""
+def _log_crash() -> Path | None:
+    """Keep the traceback for a bug report without showing it to the candidate (None when the
+    data folder cannot take it, so the message never points at a file that is not there)."""
     import traceback
 
     path = _data_folder() / "crash.log"
@@ -134,7 +137,7 @@ def _log_crash() -> Path:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(traceback.format_exc() + "\n")
     except OSError:
-        pass
+        return None
     return path
 
 

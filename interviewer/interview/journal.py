@@ -9,13 +9,17 @@ when the hold ends, since another replica may write as soon as it does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from interviewer.domain import Assessment, TurnRecord
 from interviewer.interview.ordering import KeyedLocks
+from interviewer.storage.errors import AnswerKept, failure_cause
+from interviewer.storage.spool import KeptAnswer, Spool
 from interviewer.storage.store import Store
 
 
@@ -28,8 +32,9 @@ class Transcript:
 
 
 class Journal:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, spool: Spool | None = None) -> None:
         self.store = store
+        self.spool = spool
         self._sessions = KeyedLocks()
         self._copies: dict[str, Transcript] = {}  # only while the session is held
 
@@ -57,6 +62,38 @@ class Journal:
         if record is not None and cached is not None:
             cached.turns.append(record)
         return record
+
+    async def append_answer(self, session_id: str, prompt_seq: int, **fields: Any) -> TurnRecord | None:
+        """Store an answer; when the store refuses it, keep it in the spool (``AnswerKept``) so
+        that it is not lost. Without a spool, or when no spool place takes it, the error stands."""
+        try:
+            return await self.append(session_id, role="candidate", kind="answer", **fields)
+        except DBAPIError as exc:
+            if self.spool is None:
+                raise
+            answer = KeptAnswer(session_id=session_id, question_id=fields["question_id"], prompt_seq=prompt_seq,
+                                text=fields["text"], meta=fields.get("meta") or {}, event_id=fields.get("event_id"))
+            place = await asyncio.to_thread(self.spool.keep, answer)
+            if place is None:
+                raise
+            raise AnswerKept(failure_cause(exc, self.store.url), place) from exc
+
+    async def take_back(self, session_id: str, still_awaited: Callable[[KeptAnswer], Awaitable[bool]]) -> int:
+        """Store the kept answers of a session that the interview still waits for (the same
+        prompt, nothing answered since); drop the ones it moved past. How many were stored."""
+        if self.spool is None or not self.spool.has_waiting():
+            return 0
+        stored, settled = 0, []
+        try:
+            for answer in await asyncio.to_thread(self.spool.waiting, session_id):
+                if await still_awaited(answer):
+                    await self.append(session_id, role="candidate", kind="answer", text=answer.text, question_id=answer.question_id,
+                                      meta=answer.meta, event_id=answer.event_id)
+                    stored += 1
+                settled.append(answer)
+        finally:  # a store still failing raises here; what was settled before is not kept twice
+            await asyncio.to_thread(self.spool.forget, settled)
+        return stored
 
     async def add_assessment(self, session_id: str, seq: int, assessment: Assessment) -> None:
         stored = await asyncio.to_thread(self.store.add_assessment, session_id, seq, assessment)

@@ -68,7 +68,16 @@ def parse_command(text: str) -> str | None:
 def failed_turn(exc: BaseException) -> Reply:
     """What a chat channel answers when handling a message failed on our side. Honest about what
     may be lost: the failure may have come before the message was stored (the database was
-    unreachable), so it never claims the message was saved."""
+    unreachable), so it never claims the message was saved; an answer kept in the spool is said
+    to be kept, and is stored with the next message."""
+    from interviewer.storage.errors import AnswerKept
+
+    if isinstance(exc, AnswerKept):
+        return Reply().add(
+            "error",
+            "The database could not take your answer just now, so I kept it aside: it is saved and graded with your next "
+            "message here (send `repeat` once the problem is fixed; no need to type the answer again).",
+        )
     return Reply().add(
         "error",
         f"Sorry, something went wrong on my side ({type(exc).__name__}), and your last message may not have been saved. "

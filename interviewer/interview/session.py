@@ -30,6 +30,7 @@ from interviewer.interview.replies import Reply, help_text, parse_command
 from interviewer.interview.state import QuestionState, SessionState, rebuild
 from interviewer.knowledge.retriever import Retriever
 from interviewer.rubrics import RubricBank, RubricError
+from interviewer.storage.spool import KeptAnswer, Spool
 from interviewer.storage.store import Store
 from interviewer.text import plural
 
@@ -72,12 +73,13 @@ class Interviewer:
         *,
         max_answer_chars: int = 20_000,
         retriever: Retriever | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.bank = bank
         self.engine = engine
         self.store = store
         self.max_answer_chars = max_answer_chars
-        self.journal = Journal(store)
+        self.journal = Journal(store, spool)
         self._arrivals = KeyedLocks()  # per session key: turns keep their arrival order
         self._generated: dict[str, Question] = {}  # questions built from notes, recovered from turns
         self.material = StudyMaterial(retriever)
@@ -128,7 +130,10 @@ class Interviewer:
         async with self.journal.working_on(session.id):
             token = _utterance_sink.set(on_utterance)  # per task: concurrent sessions never share a sink
             try:
-                return await self._handle(session, turn.text, event_id, turn.prompt_seq)
+                taken_back = await self._take_back_kept(session)
+                reply = await self._handle(session, turn.text, event_id, turn.prompt_seq)
+                reply.messages[:0] = taken_back.messages
+                return reply
             finally:
                 _utterance_sink.reset(token)
 
@@ -178,10 +183,28 @@ class Interviewer:
                 f"Resuming your interview from {session.created_at:%Y-%m-%d %H:%M} UTC "
                 f"({plural(done, 'question')} done so far).",
             )
+            reply.messages += (await self._take_back_kept(session)).messages
             before = len(reply.messages)
             await self._progress(session, reply)
             if len(reply.messages) == before:  # nothing new to say: repeat the open prompt
                 self._repeat(session, await self._state(session), reply)
+        return reply
+
+    async def _take_back_kept(self, session: Session) -> Reply:
+        """Store answers the store refused earlier (kept in the spool), where the interview still
+        waits for them; they are graded by the next step like any saved answer."""
+
+        async def still_awaited(answer: KeptAnswer) -> bool:
+            current = (await self._state(session)).current
+            return (current is not None and current.question_id == answer.question_id
+                    and current.prompt_seq == answer.prompt_seq and current.pending_answer_seq is None)
+
+        reply = Reply(session_id=session.id)
+        stored = await self.journal.take_back(session.id, still_awaited)
+        if stored:
+            said = "Your answer" if stored == 1 else f"Your {stored} answers"
+            reply.add("notice", f"{said} that the store could not take earlier (kept on disk meanwhile) "
+                      f"{'is' if stored == 1 else 'are'} saved now.", reason="kept_answer_saved")
         return reply
 
     # turn handling ------------------------------------------------------------------------
@@ -240,8 +263,8 @@ class Interviewer:
         meta = {"stage": current.prompt_kind, "focus": current.focus}
         if len(text) > MAX_STORED_CHARS:
             meta["stored_truncated_from"] = len(text)
-        saved = await self.journal.append(
-            session.id, role="candidate", kind="answer", text=stored, question_id=current.question_id, meta=meta, event_id=event_id
+        saved = await self.journal.append_answer(
+            session.id, current.prompt_seq, text=stored, question_id=current.question_id, meta=meta, event_id=event_id
         )
         if saved is None:  # the same event delivered twice: already handled
             return reply

@@ -21,27 +21,41 @@ def failure_message(exc: BaseException, url: str, *, writing: bool = True) -> st
     """One line for a database error met while using the store: what failed, where, and the fix.
     Whatever the user gave before the failing statement was committed; whatever that statement
     carried was not, and the message says so (``writing``) instead of claiming all was saved."""
+    cause = failure_cause(exc, url)
+    if not writing:
+        return f"cannot open the transcript store: {cause}."
+    return (f"{cause}. Everything stored before this was kept; what was being written when it happened "
+            "(your last answer, if you had just given one) was NOT saved. Then run 'interviewer resume' to go on.")
+
+
+def failure_cause(exc: BaseException, url: str) -> str:
+    """What is wrong with the store and the fix, in words (no trailing full stop)."""
     reason = one_line(getattr(exc, "orig", None) or exc)
     lowered = reason.lower()
     sqlite = url.startswith("sqlite:///")
     where = url.removeprefix("sqlite:///") if sqlite else shown_url(url)
     folder = str(Path(where).parent) if sqlite else where
     if "disk is full" in lowered or "no space left" in lowered:
-        cause = f"the disk holding {where} is full: free some space there"
-    elif "readonly" in lowered or "read-only" in lowered or "unable to open database file" in lowered or "permission denied" in lowered:
-        cause = (f"{where} cannot be written: make {folder} writable, or point INTERVIEWER_DATABASE_URL "
-                 "at a place that is")
-    elif "malformed" in lowered or "not a database" in lowered:
-        cause = (f"{where} is damaged: move it aside (mv {shlex.quote(where)} {shlex.quote(where + '.broken')}) "
-                 "and run again to start a new one")
-    elif not sqlite:
-        cause = f"the database server at {where} failed or cannot be reached ({reason}): check that it is running"
-    else:
-        cause = f"the transcript store {where} failed ({reason})"
-    if not writing:
-        return f"cannot open the transcript store: {cause}."
-    return (f"{cause}. Everything stored before this was kept; what was being written when it happened "
-            "(your last answer, if you had just given one) was NOT saved. Then run 'interviewer resume' to go on.")
+        return f"the disk holding {where} is full: free some space there"
+    if "readonly" in lowered or "read-only" in lowered or "unable to open database file" in lowered or "permission denied" in lowered:
+        return f"{where} cannot be written: make {folder} writable, or point INTERVIEWER_DATABASE_URL at a place that is"
+    if "malformed" in lowered or "not a database" in lowered:
+        return (f"{where} is damaged or not an SQLite database: move it aside (mv {shlex.quote(where)} "
+                f"{shlex.quote(where + '.broken')}) and run again to start a new one")
+    if not sqlite:
+        return f"the database server at {where} failed or cannot be reached ({reason}): check that it is running"
+    return f"the transcript store {where} failed ({reason})"
+
+
+class AnswerKept(StoreError):
+    """The store refused an answer, which was kept in the spool instead: not lost, not yet stored."""
+
+    def __init__(self, cause: str, spool: Path) -> None:
+        self.spool = spool
+        super().__init__(
+            f"{cause}. Your last answer could not be written to the store, but it is kept in {spool}; "
+            "once that is fixed, run 'interviewer resume' and it is stored and graded (no need to type it again)."
+        )
 
 
 RECONNECT_PAUSES = (0.05, 0.3, 1.0, 3.0)

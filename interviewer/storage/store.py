@@ -10,7 +10,6 @@ session exclusive across all of them (``storage.locks``).
 
 from __future__ import annotations
 
-import shlex
 import threading
 import time
 import uuid
@@ -149,13 +148,15 @@ class Store:
                         upgrade_to_head(self.engine)
             except OperationalError as exc:
                 raise StoreError(failure_message(exc, url, writing=False)) from None
+            except OSError as exc:  # the lock folder is there but cannot be written (made read-only since)
+                where = Path(url.removeprefix("sqlite:///")).expanduser().parent if sqlite else exc.filename
+                raise StoreError(
+                    f"cannot open the transcript store: {where} cannot be written ({exc.strerror}): make it writable, "
+                    "or point INTERVIEWER_DATA_DIR (or INTERVIEWER_DATABASE_URL) at a place that is"
+                ) from None
             except DatabaseError as exc:  # a file that is not SQLite: damaged, or some other file at that path
                 if sqlite and "not a database" in str(exc.orig):
-                    path = url.removeprefix("sqlite:///")
-                    raise StoreError(
-                        f"the transcript store {path} is not an SQLite database (damaged, or another file): "
-                        f"move it aside (mv {shlex.quote(path)} {shlex.quote(path + '.broken')}) and run again to start a new one"
-                    ) from None
+                    raise StoreError(failure_message(exc, url, writing=False)) from None
                 raise StoreError(f"cannot open the transcript store at {shown_url(url)!r}: {one_line(exc.orig)}") from None
 
     def close(self) -> None:
