@@ -5,13 +5,16 @@ Secrets are read only from the environment and are never part of ``repr`` or log
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_config_dir, user_data_dir
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from interviewer.safe_text import hide_credentials
 
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
-    rubric_dirs: list[Path] = Field(default_factory=list)
+    rubric_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     user: str = Field(default_factory=lambda: os.environ.get("USER") or "candidate")
     questions: int = Field(default=5, ge=1, le=50)
     max_follow_ups: int = Field(default=2, ge=0, le=5)
@@ -52,6 +55,20 @@ class Settings(BaseSettings):
         default=0, ge=0, le=1000, description="Model requests this process sends at once; the rest wait (0 = no limit)."
     )
     prompt_dir: Path | None = Field(default=None, description="Your own prompt files, overriding the packaged ones by name.")
+
+    @field_validator("rubric_dirs", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        """INTERVIEWER_RUBRIC_DIRS as a JSON list, or as paths joined like PATH (one path alone too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON list of paths; give paths separated by ':' or a JSON list") from None
+            return [part for part in text.split(os.pathsep) if part]
+        return value
 
     @property
     def engine_name(self) -> str:
@@ -95,3 +112,5 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         raise ConfigError(f"invalid setting '{field}': {error['msg']}") from None
+    except SettingsError as exc:  # an environment value that is not what its field takes
+        raise ConfigError(f"invalid setting in the environment: {exc}") from None

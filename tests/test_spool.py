@@ -48,17 +48,23 @@ async def started(interviewer):
     return session
 
 
+async def answer_refused(interviewer, store, monkeypatch, text: str, *, times: int = 1) -> AnswerKept:
+    """Start the interview and answer while the store refuses answers: what the candidate is told."""
+    await started(interviewer)
+    refuse_answers(store, monkeypatch, times)
+    with pytest.raises(AnswerKept) as kept:
+        await interviewer.handle(Turn(session_key="k", user_key="u", text=text))
+    return kept.value
+
+
 def answers(store, session) -> list[str]:
     return [t.text for t in store.turns(session.id) if t.kind == "answer"]
 
 
 async def test_a_refused_answer_is_kept_then_stored_and_graded_once_on_resume(world, monkeypatch) -> None:
     interviewer, engine, store, spool = world
-    session = await started(interviewer)
-    refuse_answers(store, monkeypatch)
-    with pytest.raises(AnswerKept) as kept:
-        await interviewer.handle(Turn(session_key="k", user_key="u", text="omega is the end, the last, greek"))
-    message = str(kept.value)
+    message = str(await answer_refused(interviewer, store, monkeypatch, "omega is the end, the last, greek"))
+    session = store.active_session("k")
     assert message.startswith(FULL.format(store.url.removeprefix("sqlite:///")))
     assert f"kept in {spool.places[0]}" in message and "NOT saved" not in message
     assert answers(store, session) == [] and [a.text for a in spool.waiting()] == ["omega is the end, the last, greek"]
@@ -74,11 +80,8 @@ async def test_a_refused_answer_is_kept_then_stored_and_graded_once_on_resume(wo
 
 async def test_in_a_chat_the_next_message_stores_the_kept_answer_first(world, monkeypatch) -> None:
     interviewer, engine, store, spool = world
-    session = await started(interviewer)
-    refuse_answers(store, monkeypatch)
-    with pytest.raises(AnswerKept) as kept:
-        await interviewer.handle(Turn(session_key="k", user_key="u", text="omega is the end"))
-    said = failed_turn(kept.value).text
+    said = failed_turn(await answer_refused(interviewer, store, monkeypatch, "omega is the end")).text
+    session = store.active_session("k")
     assert "kept it aside" in said and "may not have been saved" not in said
     reply = await interviewer.handle(Turn(session_key="k", user_key="u", text="repeat"))
     assert reply.messages[0].data.get("reason") == "kept_answer_saved"
@@ -88,10 +91,8 @@ async def test_in_a_chat_the_next_message_stores_the_kept_answer_first(world, mo
 
 async def test_a_kept_answer_the_interview_moved_past_is_dropped_not_misfiled(world, monkeypatch) -> None:
     interviewer, engine, store, spool = world
-    session = await started(interviewer)
-    refuse_answers(store, monkeypatch)
-    with pytest.raises(AnswerKept):
-        await interviewer.handle(Turn(session_key="k", user_key="u", text="omega is the end"))
+    await answer_refused(interviewer, store, monkeypatch, "omega is the end")
+    session = store.active_session("k")
     [kept] = spool.waiting()
     spool.forget([kept])
     spool.keep(KeptAnswer(**{**kept.__dict__, "prompt_seq": kept.prompt_seq + 50}))  # answers a prompt never shown here
@@ -102,10 +103,8 @@ async def test_a_kept_answer_the_interview_moved_past_is_dropped_not_misfiled(wo
 
 async def test_a_store_still_failing_keeps_the_answer_for_the_next_try(world, monkeypatch) -> None:
     interviewer, engine, store, spool = world
-    session = await started(interviewer)
-    refuse_answers(store, monkeypatch, times=2)
-    with pytest.raises(AnswerKept):
-        await interviewer.handle(Turn(session_key="k", user_key="u", text="omega is the end"))
+    await answer_refused(interviewer, store, monkeypatch, "omega is the end", times=2)
+    session = store.active_session("k")
     with pytest.raises(OperationalError):
         await interviewer.resume(store.get_session(session.id))           # still full: the replay fails
     assert [a.text for a in spool.waiting()] == ["omega is the end"]      # and the answer is still kept

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from interviewer.safe_text import sanitise
+
 MessageKind = Literal["welcome", "question", "follow_up", "feedback", "hint", "notice", "summary", "help", "error"]
 
 COMMANDS: dict[str, str] = {
@@ -38,7 +40,10 @@ class Reply(BaseModel):
     finished: bool = False
 
     def add(self, kind: MessageKind, text: str, **data: Any) -> "Reply":
-        self.messages.append(Message(kind=kind, text=text, data=data))
+        """Append a message. Its text and every string in its data are made safe to show first:
+        model words, notes and quoted answers reach terminals and chats, whatever engine or
+        plugin wrote them, and an escape sequence in them must never drive the screen."""
+        self.messages.append(Message(kind=kind, text=sanitise(text), data=_safe(data)))
         return self
 
     def awaiting(self, prompt_seq: int | None) -> "Reply":
@@ -49,6 +54,18 @@ class Reply(BaseModel):
     @property
     def text(self) -> str:
         return "\n\n".join(m.text for m in self.messages)
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return sanitise(value)
+    if isinstance(value, dict):
+        return {key: _safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_safe(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_safe(item) for item in value)
+    return value
 
 
 def help_text() -> str:
