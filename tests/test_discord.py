@@ -268,6 +268,7 @@ async def test_a_turn_the_store_could_not_write_is_never_called_saved(rig, monke
     await rig.channel.on_message(wire.message(owner, place, "omega is the end"), rig.bot.user)
     said = wire.sent_texts(place)[1]
     assert "may not have been saved" in said and "is saved" not in said and "INSERT" not in said
+    assert "the disk of the interview database is full" in said          # the cause, without the server's path
 
 
 def test_a_5000_character_feedback_is_split_within_discord_limits() -> None:

@@ -87,7 +87,9 @@ def failed_turn(exc: BaseException) -> Reply:
     may be lost: the failure may have come before the message was stored (the database was
     unreachable), so it never claims the message was saved; an answer kept in the spool is said
     to be kept, and is stored with the next message."""
-    from interviewer.storage.errors import AnswerKept
+    from sqlalchemy.exc import DBAPIError
+
+    from interviewer.storage.errors import AnswerKept, failure_kind
 
     if isinstance(exc, AnswerKept):
         return Reply().add(
@@ -95,8 +97,18 @@ def failed_turn(exc: BaseException) -> Reply:
             "The database could not take your answer just now, so I kept it aside: it is saved and graded with your next "
             "message here (send `repeat` once the problem is fixed; no need to type the answer again).",
         )
+    what = f"something went wrong on my side ({type(exc).__name__})"
+    if isinstance(exc, DBAPIError):  # the cause, without the server's paths: the operator has them in the log
+        what = STORE_TROUBLE.get(failure_kind(exc), "the interview database failed or could not be reached")
     return Reply().add(
         "error",
-        f"Sorry, something went wrong on my side ({type(exc).__name__}), and your last message may not have been saved. "
+        f"Sorry, {what}, and your last message may not have been saved. "
         "Send `repeat` to see where the interview stands, and send your message again if it is needed.",
     )
+
+
+STORE_TROUBLE = {
+    "full": "the disk of the interview database is full (the bot's operator has to free space)",
+    "read-only": "the interview database cannot be written (the bot's operator has to make it writable)",
+    "damaged": "the interview database is damaged (the bot's operator has to replace it)",
+}

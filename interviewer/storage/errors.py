@@ -28,18 +28,30 @@ def failure_message(exc: BaseException, url: str, *, writing: bool = True) -> st
             "(your last answer, if you had just given one) was NOT saved. Then run 'interviewer resume' to go on.")
 
 
+def failure_kind(exc: BaseException) -> str:
+    """What went wrong with the store, in one word: full, read-only, damaged or failed."""
+    lowered = one_line(getattr(exc, "orig", None) or exc).lower()
+    if "disk is full" in lowered or "no space left" in lowered:
+        return "full"
+    if "readonly" in lowered or "read-only" in lowered or "unable to open database file" in lowered or "permission denied" in lowered:
+        return "read-only"
+    if "malformed" in lowered or "not a database" in lowered:
+        return "damaged"
+    return "failed"
+
+
 def failure_cause(exc: BaseException, url: str) -> str:
     """What is wrong with the store and the fix, in words (no trailing full stop)."""
     reason = one_line(getattr(exc, "orig", None) or exc)
-    lowered = reason.lower()
     sqlite = url.startswith("sqlite:///")
     where = url.removeprefix("sqlite:///") if sqlite else shown_url(url)
     folder = str(Path(where).parent) if sqlite else where
-    if "disk is full" in lowered or "no space left" in lowered:
+    kind = failure_kind(exc)
+    if kind == "full":
         return f"the disk holding {where} is full: free some space there"
-    if "readonly" in lowered or "read-only" in lowered or "unable to open database file" in lowered or "permission denied" in lowered:
+    if kind == "read-only":
         return f"{where} cannot be written: make {folder} writable, or point INTERVIEWER_DATABASE_URL at a place that is"
-    if "malformed" in lowered or "not a database" in lowered:
+    if kind == "damaged":
         return (f"{where} is damaged or not an SQLite database: move it aside (mv {shlex.quote(where)} "
                 f"{shlex.quote(where + '.broken')}) and run again to start a new one")
     if not sqlite:

@@ -341,6 +341,10 @@ def bad_store_and_input(env: dict[str, str], folder: Path) -> tuple[Attack, Atta
     (empty / "picture.bmp").write_bytes(b"BM")
     ran = _cli(["ingest", str(empty), "-c", "campaign"], env)
     input_attack.judge(ran.returncode != 0 and "Traceback" not in ran.stderr, f"ingest of nothing: rc {ran.returncode}")
+    read_only = _read_only_run(["transcripts", "list"], env, data)
+    if read_only is not None:  # where private mount namespaces are allowed: a real read-only remount
+        store_attack.judge(_one_line_error(read_only) and f"{data} cannot be written" in read_only.stderr,
+                           f"read-only data folder: {read_only.stderr[:160]!r}")
     database = data / "interviewer.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -350,6 +354,21 @@ def bad_store_and_input(env: dict[str, str], folder: Path) -> tuple[Attack, Atta
                        f"damaged store: {ran.stderr[:160]!r}")
     store_attack.judge(listed.returncode == 0, f"listing before the damage: {listed.stderr[-200:]}")
     return store_attack, input_attack
+
+
+def _read_only_run(args: list[str], env: dict[str, str], folder: Path) -> subprocess.CompletedProcess | None:
+    """``interviewer ARGS`` with ``folder`` remounted read-only in a mount namespace of its own
+    (None where this machine allows no such namespace)."""
+    import shlex
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return None
+    where = shlex.quote(str(folder))
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "interviewer", *args])
+    ran = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind {where} {where} && mount -o remount,bind,ro {where} || exit 99; "
+                          f"exec {command}"], env=env, capture_output=True, text=True, timeout=300)
+    return None if ran.returncode == 99 or "unshare failed" in ran.stderr else ran
 
 
 # the campaign ----------------------------------------------------------------------------------------
