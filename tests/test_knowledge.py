@@ -349,3 +349,31 @@ def test_an_ingest_stopped_inside_a_file_leaves_search_as_it_was(kb: KnowledgeBa
     kb.ingest([notes])
     assert "okapi" in kb.search("okapi lemma", k=1)[0].text and "quokka" in kb.search("quokka theorem", k=1)[0].text
     assert "zebrafish" not in " ".join(hit.text for hit in kb.search("zebrafish lemma warmup", k=10))
+
+
+def test_the_bm25_index_is_saved_and_reused_until_the_chunks_change(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+    """A new process searching an unchanged collection loads the saved BM25 index instead of
+    tokenising every chunk again; any change to the chunks (an ingest here or by another
+    process) makes it build and save a new one; a damaged save is rebuilt, never trusted."""
+    import bm25s
+
+    client, saved = make_client(tmp_path / "kb"), tmp_path / "bm25"
+    first = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    first.ingest([corpus])
+    expected = [h.id for h in first.search("adam momentum", k=3, mode="bm25")]
+    assert (saved / "test-notes" / "rows.json").is_file()
+
+    built = []
+    real_index = bm25s.BM25.index
+    monkeypatch.setattr(bm25s.BM25, "index", lambda self, *a, **k: (built.append(1), real_index(self, *a, **k))[1])
+    second = KnowledgeBase(client, "test-notes", bm25_dir=saved)                # as a new process would open it
+    assert [h.id for h in second.search("adam momentum", k=3, mode="bm25")] == expected and built == []
+
+    (corpus / "extra.md").write_text("# Extra\n\nAdam momentum warm restarts are covered here in extra detail.\n", encoding="utf-8")
+    first.ingest([corpus])                                                    # the chunks change under the saved index
+    third = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    assert any(h.source == "extra.md" for h in third.search("warm restarts", k=3, mode="bm25")) and built == [1]
+
+    (saved / "test-notes" / "rows.json").write_text("{broken", encoding="utf-8")
+    fourth = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    assert any(h.source == "extra.md" for h in fourth.search("warm restarts", k=3, mode="bm25")) and built == [1, 1]

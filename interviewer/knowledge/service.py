@@ -23,7 +23,7 @@ def open_collection(settings: Settings, name: str = MATERIAL):
     from interviewer.knowledge.chroma import make_client
     from interviewer.knowledge.index import KnowledgeBase
 
-    return KnowledgeBase(make_client(settings.data_dir, settings.chroma_url), name)
+    return KnowledgeBase(make_client(settings.data_dir, settings.chroma_url), name, bm25_dir=settings.data_dir / "bm25")
 
 
 def notes_collection_name(path: Path) -> str:

@@ -304,6 +304,8 @@ def check_quotes(
     # 3. about its point, by the offline grader's measure
     meter = QuoteMeter(embedder, question, grader)
     meter.encode([text for c in credits for text, _ in c.units])
+    # every point's phrasings in one batch: one model pass instead of one per point on a new question
+    embedder.encode_cached(list(dict.fromkeys(t for p in every_point for t in (p.text, *p.aliases))))
 
     def best_unit(credit: _Credit, point: RubricPoint, quoted_only: bool = False) -> tuple[float, str]:
         scored = [(meter.value(text, point), text) for text, quoted in credit.units if quoted or not quoted_only]
