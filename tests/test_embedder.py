@@ -23,3 +23,59 @@ def test_a_candidate_encoder_that_cannot_load_is_named_in_one_clear_error(tmp_pa
     missing = tmp_path / "no-such-model"
     with pytest.raises(EmbedderError, match="no-such-model"):
         Embedder(missing).encode(["anything"])
+
+
+def test_the_torch_thread_count_comes_from_the_environment(monkeypatch) -> None:
+    from interviewer.embedder import torch_threads
+
+    for value, expected in (("1", 1), ("4", 4), ("0", 0), ("-3", 0), ("many", 0)):
+        monkeypatch.setenv("INTERVIEWER_TORCH_THREADS", value)
+        assert torch_threads() == expected
+    monkeypatch.delenv("INTERVIEWER_TORCH_THREADS")
+    assert torch_threads() == 0                                              # torch's own default: every core
+
+
+def test_serving_defaults_to_one_torch_thread_and_keeps_a_choice(monkeypatch, isolated_data_dir) -> None:
+    import os
+
+    from interviewer import plugins
+
+    monkeypatch.setattr("interviewer.app.build_app", lambda settings: type("App", (), {"warm_up_server": lambda self: None})())
+    monkeypatch.delenv("INTERVIEWER_TORCH_THREADS", raising=False)
+    plugins.serving()
+    assert os.environ["INTERVIEWER_TORCH_THREADS"] == "1"
+    monkeypatch.setenv("INTERVIEWER_TORCH_THREADS", "2")
+    plugins.serving()
+    assert os.environ["INTERVIEWER_TORCH_THREADS"] == "2"
+
+
+def test_the_packaged_vectors_cover_the_bank_and_match_the_model() -> None:
+    """Every rubric text of the packaged bank is embedded ahead; stale vectors would grade with
+    another model's view of a text, so a sample is checked against a fresh encode."""
+    import random
+
+    from interviewer.embedder import packaged_vectors, text_key
+    from interviewer.grading.offline.engine import rubric_texts
+    from interviewer.rubrics import RubricBank
+
+    stored = packaged_vectors()
+    texts = list(dict.fromkeys(t for q in RubricBank.load().questions.values() for t in rubric_texts(q)))
+    missing = [t for t in texts if text_key(t) not in stored]
+    assert missing == [], f"{len(missing)} rubric texts have no packaged vector: run bench/build_bank_vectors.py ({missing[:2]})"
+    sample = random.Random(3).sample(texts, 24)
+    fresh = shared_embedder().encode(sample)
+    for text, vector in zip(sample, fresh):
+        assert float(stored[text_key(text)] @ vector) > 0.999, text
+
+
+def test_cached_encodes_use_the_packaged_vectors_and_embed_only_the_rest(monkeypatch) -> None:
+    from interviewer.embedder import packaged_vectors
+    from interviewer.rubrics import RubricBank
+
+    question = next(iter(RubricBank.load().questions.values()))
+    embedder = Embedder()
+    encoded: list[str] = []
+    monkeypatch.setattr(embedder, "encode", lambda texts: (encoded.extend(texts), np.ones((len(texts), 384), np.float32))[1])
+    vectors = embedder.encode_cached([question.points[0].text, "a text no rubric has"])
+    assert encoded == ["a text no rubric has"] and vectors.shape == (2, 384)
+    assert len(packaged_vectors()) > 3000

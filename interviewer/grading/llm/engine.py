@@ -32,7 +32,7 @@ from interviewer.grading.evidence import check_misconceptions, check_verdicts
 from interviewer.grading.llm.client import CallResult, ModelCallError, ModelClient, ModelConfig, RequestLimit
 from interviewer.grading.llm.output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
 from interviewer.grading.llm.prompts import assess_values, few_shot_examples, material_block
-from interviewer.grading.llm.quote_check import QuoteCheckParams, check_quotes
+from interviewer.grading.llm.quote_check import QuoteCheckParams, check_quotes, point_phrasings
 from interviewer.grading.llm.stream import UtteranceStream
 from interviewer.grading.llm.templates import ChatPrompt
 from interviewer.grading.llm.utterance_check import score_claim
@@ -112,13 +112,24 @@ class LLMEngine:
         self.fallback.warm_up()
 
     def prepare(self, question: Question) -> None:
-        """While the candidate reads the question: build its few-shot block.
+        """While the candidate reads the question: build its few-shot block and embed its points'
+        phrasings, which the quote check measures every credited quote against (one batch now
+        instead of on the answer's path: 116 ms against 39 ms per check of a strong answer).
 
-        The offline fallback's rubric embeddings are not computed ahead: they serve only a turn
-        the model fails, where they add a few tens of milliseconds, while computing them for every
-        question a server asks cost each replica about 0.1 s of CPU per question.
+        The offline fallback's own rubric work is not done ahead: it serves only a turn the model
+        fails, where it adds a few tens of milliseconds.
         """
-        threading.Thread(target=self._examples, args=(question, rubric_points(question)), name=f"few-shot-{question.id}", daemon=True).start()
+        threading.Thread(target=self._prepare, args=(question,), name=f"prepare-{question.id}", daemon=True).start()
+
+    def _prepare(self, question: Question) -> None:
+        points = rubric_points(question)
+        self._examples(question, points)
+        from interviewer.embedder import EmbedderError
+
+        try:
+            self.embedder.encode_cached(point_phrasings(points))
+        except EmbedderError:
+            pass  # the quote check says so on the turn itself
 
     def _examples(self, question: Question, points: list[RubricPoint]) -> list[dict[str, str]]:
         """Few-shot pairs depend on the rubric only: built once per rubric version.

@@ -72,6 +72,11 @@ class QuoteCheckParams:
 # measuring ------------------------------------------------------------------------------------
 
 
+def point_phrasings(points: Sequence[RubricPoint]) -> list[str]:
+    """Each point's text and aliases, once each: what a quote's relatedness is measured against."""
+    return list(dict.fromkeys(t for p in points for t in (p.text, *p.aliases)))
+
+
 def question_cues(question: Question) -> list[str]:
     """Every keyword cue of the question: what the prose factor discounts (as the offline grader)."""
     return list(dict.fromkeys(c for p in question.points for c in p.keywords))
@@ -94,6 +99,7 @@ class QuoteMeter:
         self.lex_weight = float(grader.lex_weight)
         self.cues = question_cues(question)
         self._vectors: dict[str, np.ndarray] = {}
+        self._prose: dict[str, tuple[list[str], float]] = {}  # per text: it does not depend on the point
 
     def encode(self, texts: Sequence[str]) -> None:
         """Embed, in one batch, the texts not embedded yet (answer text: not kept in the shared cache)."""
@@ -107,10 +113,12 @@ class QuoteMeter:
         return float((refs @ self._vectors[text]).max())
 
     def value(self, text: str, point: RubricPoint) -> float:
-        tokens = words(text)
+        if text not in self._prose:
+            tokens = words(text)
+            self._prose[text] = (tokens, prose_factor(tokens, self.cues) if tokens else 0.0)
+        tokens, prose = self._prose[text]
         if not tokens:
             return 0.0
-        prose = prose_factor(tokens, self.cues)
         return prose * (self.sim_weight * self.cosine(text, point) + self.lex_weight * point_lex(point, tokens))
 
 
@@ -304,8 +312,8 @@ def check_quotes(
     # 3. about its point, by the offline grader's measure
     meter = QuoteMeter(embedder, question, grader)
     meter.encode([text for c in credits for text, _ in c.units])
-    # every point's phrasings in one batch: one model pass instead of one per point on a new question
-    embedder.encode_cached(list(dict.fromkeys(t for p in every_point for t in (p.text, *p.aliases))))
+    # every point's phrasings in one batch (``LLMEngine.prepare`` has usually done it already)
+    embedder.encode_cached(point_phrasings(every_point))
 
     def best_unit(credit: _Credit, point: RubricPoint, quoted_only: bool = False) -> tuple[float, str]:
         scored = [(meter.value(text, point), text) for text, quoted in credit.units if quoted or not quoted_only]

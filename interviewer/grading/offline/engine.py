@@ -60,6 +60,13 @@ def fitted(cls: type[Params], filename: str, overrides: dict[str, object]) -> Pa
     return cls(**values)
 
 
+def rubric_texts(question: Question) -> list[str]:
+    """Every text of a question's rubric the graders embed: points and their aliases,
+    misconception claims, model-answer pieces (also what the packaged vectors hold)."""
+    texts = [t for p in rubric_points(question) for t in (p.text, *p.aliases)]
+    return list(dict.fromkeys(texts + [m.claim for m in question.misconceptions] + model_answer_pieces(question)))
+
+
 @dataclass(frozen=True)
 class GraderParams:
     """Weights and thresholds of the offline grader (fitted by bench/fit_offline_grader.py)."""
@@ -191,8 +198,7 @@ class OfflineEngine:
 
         def work() -> None:
             try:
-                texts = [t for p in rubric_points(question) for t in (p.text, *p.aliases)]
-                self.embedder.encode_cached(texts + [m.claim for m in question.misconceptions] + model_answer_pieces(question))
+                self.embedder.encode_cached(rubric_texts(question))
             except EmbedderError:
                 pass  # reported on the grading call, where the user sees it
 
