@@ -184,6 +184,10 @@ class MisconceptionHit(BaseModel):
     kind: str | None = None
 
 
+SKIPPED = "skip"
+"""The ``engine`` of a skipped question's grade: no engine graded it."""
+
+
 class Assessment(BaseModel):
     """An engine's judgement of an answer; the score is computed from verdicts, never given."""
 

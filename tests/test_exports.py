@@ -259,3 +259,19 @@ async def test_progress_and_weakest_drill(history, bank: RubricBank) -> None:
 def test_weakest_without_history_says_so(isolated_data_dir: Path) -> None:
     result = run("practice", "--weakest")
     assert result.returncode == 1 and "nothing to drill" in result.stderr
+
+
+async def test_a_skipped_question_is_not_listed_as_a_grading_engine(store: Store) -> None:
+    """"Graded by: offline, skip" named skip as an engine; a skip is not graded by anyone."""
+    from interviewer.testing import keyword_rule
+
+    bank = RubricBank.load([Path(__file__).parent / "fixtures" / "tiny.yaml"])
+    interviewer = Interviewer(bank, ScriptedEngine(rule=keyword_rule), store)
+    session, _ = await interviewer.start(user_key="tester", channel="test", session_key="k",
+                                         options=SessionOptions(question_ids=["tiny-one", "tiny-two"], max_follow_ups=0))
+    await interviewer.handle(Turn(session_key="k", user_key="tester", text="alpha beta gamma"))
+    await interviewer.handle(Turn(session_key="k", user_key="tester", text="skip"))
+    [record] = load_records(store, bank, user="tester")
+    assert record.engines == ["scripted"] and [q.skipped for q in record.questions] == [False, True]
+    graded_by = next(line for line in to_markdown([record], "tester").splitlines() if "Graded by" in line)
+    assert graded_by.startswith("- Graded by: scripted") and "skip" not in graded_by

@@ -96,7 +96,7 @@ def transcripts_list(
         wraps = column == "Topics"
         table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None, max_width=22 if column == "Engine" else None)
     for r in records:
-        engine = ", ".join(r.models) or ", ".join(e for e in r.engines if e != "skip") or "-"
+        engine = ", ".join(r.models) or ", ".join(r.engines) or "-"
         row = [
             r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", ", ".join(r.topics) or "-",
             str(len(r.questions)), f"{r.average:.1f}" if r.average is not None else "-", escape(engine),

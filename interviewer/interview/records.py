@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interviewer.domain import Assessment, Question, Session, TurnRecord, utcnow
+from interviewer.domain import SKIPPED, Assessment, Question, Session, TurnRecord, utcnow
 from interviewer.interview.feedback import usage_totals
 from interviewer.interview.state import rebuild
 from interviewer.rubrics import RubricBank
@@ -282,7 +282,7 @@ def _with_totals(
         topics=sorted({r.topic for r in records if r.topic}),
         average=_round(sum(r.score or 0.0 for r in scored) / len(scored)) if scored else None,
         topic_scores={t: _round(sum(v) / len(v)) for t, v in sorted(by_topic.items())},
-        engines=sorted({g.engine for g in grades.values()}),
+        engines=sorted({g.engine for g in grades.values() if g.engine != SKIPPED}),  # a skip is not graded
         models=sorted({g.model for g in grades.values() if g.model}),
         prompt_versions=sorted({g.prompt_version for g in grades.values() if g.prompt_version}),
         usage=UsageRecord(**usage) if usage else None,

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from interviewer.domain import Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
+from interviewer.domain import SKIPPED, Assessment, PointVerdict, Question, Session, SessionOptions, Turn, Verdict
 from interviewer.grading.base import AssessContext, Coach, Engine, Preparing
 from interviewer.grading.scoring import merge_follow_up, score_verdicts
 from interviewer.interview.feedback import coaching_input, feedback_text, scorecard_data, summary_data, summary_text, usage_totals
@@ -349,7 +349,7 @@ class Interviewer:
         question = self._question(current.question_id)
         verdicts = [PointVerdict(point_id=p.id, verdict=Verdict.missed) for p in question.points]
         assessment = Assessment(
-            question_id=question.id, verdicts=verdicts, score=0.0, engine="skip",
+            question_id=question.id, verdicts=verdicts, score=0.0, engine=SKIPPED,
             rubric_hash=question.content_hash, notes=["skipped"],
         )
         turns = (await self.journal.transcript(session.id)).turns
