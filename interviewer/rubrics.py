@@ -199,6 +199,14 @@ class RubricBank:
         matches = [slug for slug in self.topics if slug.startswith(wanted)]
         if len(matches) == 1:
             return matches[0]
+        import difflib
+
+        if matches:
+            raise RubricError(f"topic '{name}' could be any of {', '.join(matches)}: type more of its name")
+        near = difflib.get_close_matches(wanted, sorted(self.topics), n=3, cutoff=0.6)
+        if near:
+            suggestion = " or ".join(f"'{slug}'" for slug in near)
+            raise RubricError(f"unknown topic '{name}': did you mean {suggestion}? (`interviewer rubrics list` shows them all)")
         known = ", ".join(sorted(self.topics))
         raise RubricError(f"unknown topic '{name}'. Known topics: {known}")
 

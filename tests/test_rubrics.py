@@ -116,6 +116,23 @@ def test_resolve_topic_accepts_slug_title_and_prefix(bank: RubricBank) -> None:
         bank.resolve_topic("quantum-knitting")
 
 
+def test_a_mistyped_or_ambiguous_topic_gets_a_suggestion_and_nothing_else_is_printed(isolated_data_dir) -> None:
+    """`practice -t transformrs` printed the engine line, then the whole list with no "did you mean"."""
+    import os
+    import subprocess
+    import sys
+
+    bank = RubricBank.load()
+    with pytest.raises(RubricError, match=r"unknown topic 'transformrs': did you mean 'transformers'\?"):
+        bank.resolve_topic("transformrs")
+    with pytest.raises(RubricError, match=r"topic 'stat' could be any of statistical-inference, statistics: type more"):
+        bank.resolve_topic("stat")
+    run = subprocess.run([sys.executable, "-m", "interviewer", "practice", "-t", "transformrs"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith("error: unknown topic 'transformrs': did you mean 'transformers'?")
+
+
 def test_completeness_flags_missing_examples_and_citations() -> None:
     bank = RubricBank.load([FIXTURES / "tiny.yaml"])
     problems = completeness_problems(bank, material_dir=FIXTURES)

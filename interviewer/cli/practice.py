@@ -27,6 +27,11 @@ def _run_interview(settings: Settings, *, options: SessionOptions | None, resume
 
     application = build_app(settings, bank=bank)
     interviewer = application.interviewer
+    if options is not None:  # a mistyped topic or id is the one line shown, before anything else
+        try:
+            options = interviewer.validate(options)
+        except InterviewError as exc:
+            raise UserError(str(exc)) from None
     console.print(f"[dim]Engine: {escape(settings.engine_label)}[/dim]")
 
     async def go() -> None:
