@@ -99,7 +99,8 @@ class ReplRenderer:
             progress += " · generated from your notes"
         self.console.print()
         self.console.print(Panel(Text(message.text, style="bold"), title=progress, title_align="left", border_style="cyan"))
-        self.console.print("[dim]Answer, then press Enter on an empty line to send · hint · skip · repeat · end · help[/dim]")
+        if not d.get("context_for"):  # shown again above its follow-up: the follow-up is what to answer
+            self.console.print("[dim]Answer, then press Enter on an empty line to send · hint · skip · repeat · end · help[/dim]")
 
     def _follow_up(self, message: Message) -> None:
         self.console.print(Panel(escape(message.text), title="follow-up", title_align="left", border_style="yellow"))

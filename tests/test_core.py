@@ -146,6 +146,18 @@ async def test_summary_lists_per_topic_averages_and_weakest_points(tiny_bank, st
     assert summary["weakest"][0]["text"] == "Gamma relates to delta."
 
 
+async def test_repeat_and_resume_during_a_follow_up_show_the_question_it_follows(tiny_bank, store) -> None:
+    """`repeat` or `resume` in a follow-up showed only "Which letter is omega?", not the question."""
+    interviewer, _ = make(tiny_bank, store, rule=keyword_rule)
+    session, _ = await interviewer.start(user_key="u", channel="test", options=SessionOptions(question_ids=["tiny-two"]))
+    asked = await say(interviewer, session, "omega is the end")
+    assert asked.messages[-1].kind == "follow_up"
+    for shown in (await say(interviewer, session, "repeat"), await interviewer.resume(store.get_session(session.id))):
+        prompts = [(m.kind, m.text) for m in shown.messages if m.kind in ("question", "follow_up")]
+        assert prompts == [("question", "What is omega?"), ("follow_up", asked.messages[-1].text)]
+        assert shown.prompt_seq == asked.prompt_seq                         # answers still go to the follow-up
+
+
 async def test_questions_are_not_repeated_across_sessions_while_unseen_remain(tiny_bank, store) -> None:
     interviewer, _ = make(tiny_bank, store, rule=keyword_rule)
     asked: list[str] = []

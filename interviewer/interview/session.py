@@ -447,8 +447,10 @@ class Interviewer:
         question = self._question(current.question_id)
         kind = "follow_up" if current.prompt_kind == "follow_up" else "question"
         planned = len(session.options.question_ids) or session.options.questions
-        reply.add(kind, current.prompt_text, **self._question_data(question, current.index, state, planned),
-                  prompt_seq=current.prompt_seq)
+        data = self._question_data(question, current.index, state, planned)
+        if kind == "follow_up":  # a follow-up alone ("And why is that?") makes no sense without its question
+            reply.add("question", question.text, **data, context_for="follow_up")
+        reply.add(kind, current.prompt_text, **data, prompt_seq=current.prompt_seq)
         reply.awaiting(current.prompt_seq)
 
     async def _ask_next(self, session: Session, state: SessionState, reply: Reply) -> bool:
