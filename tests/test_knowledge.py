@@ -81,6 +81,23 @@ def test_prune_removes_deleted_files(kb: KnowledgeBase, corpus: Path) -> None:
     assert "page.html" not in kb.sources()
 
 
+def test_prune_drops_only_files_gone_from_under_the_given_paths(kb: KnowledgeBase, corpus: Path, tmp_path: Path) -> None:
+    """`ingest notes -c mine --prune` deleted a PDF ingested from another folder (it still existed)."""
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "quant.pdf").write_bytes((corpus / "quant.pdf").read_bytes())
+    (corpus / "quant.pdf").unlink()
+    kb.ingest([corpus])
+    kb.ingest([papers / "quant.pdf"])                                       # a file named on its own, from elsewhere
+    assert kb.ingest([corpus], prune=True).removed == 0
+    assert "quant.pdf" in kb.sources()
+    (corpus / "metrics.txt").unlink()
+    pruned = kb.ingest([corpus], prune=True)
+    assert pruned.removed == 1 and "metrics.txt" not in kb.sources() and "quant.pdf" in kb.sources()
+    (papers / "quant.pdf").unlink()
+    assert kb.ingest([papers], prune=True).removed == 1 and "quant.pdf" not in kb.sources()
+
+
 def test_bad_files_are_reported_by_path_and_skipped(kb: KnowledgeBase, corpus: Path) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")
@@ -289,6 +306,9 @@ def test_refreshing_the_packaged_notes_keeps_a_users_files(tmp_path: Path, corpu
     ensure_material(kb)                                               # our notes are (re)indexed with pruning
     assert "metrics.txt" in kb.sources() and "rag.md" in kb.sources()
     kb.ingest([corpus / "page.html"], prune=True)                     # the user's prune spares our notes
+    assert "rag.md" in kb.sources() and "metrics.txt" in kb.sources()  # and the user's file that still exists
+    (corpus / "metrics.txt").unlink()
+    kb.ingest([corpus / "page.html"], prune=True)
     assert "rag.md" in kb.sources() and "metrics.txt" not in kb.sources()
 
 

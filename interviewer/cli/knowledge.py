@@ -41,7 +41,7 @@ def ingest_with_progress(kb, paths: list[Path], *, prune: bool):
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Markdown, text, HTML or PDF files, or folders of them.")],
     collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to add them to.")] = "material",
-    prune: Annotated[bool, typer.Option("--prune", help="Remove chunks of files no longer under these paths.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove files that were ingested from under these paths and are gone from the disk.")] = False,
 ) -> None:
     """Index study material for search, feedback and generated questions."""
     from interviewer.knowledge.service import open_collection
@@ -55,7 +55,7 @@ def ingest(
     console.print(
         f"{report.files} files: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged"
         f"{f', {report.removed} removed' if prune else ''}; {report.chunks} chunks in {report.seconds:.1f} s"
-        f" ({report.chunks_per_second:.0f} chunks/s). Collection '{collection}' holds {kb.count()} chunks."
+        f"{f' ({report.chunks_per_second:.0f} chunks/s)' if report.chunks else ''}. Collection '{collection}' holds {kb.count()} chunks."
     )
     if report.problems:
         console.print(f"[yellow]{len(report.problems)} file(s) skipped[/yellow] (see above)")

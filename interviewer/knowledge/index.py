@@ -149,11 +149,10 @@ class KnowledgeBase:
         """
         started = time.perf_counter()
         report = IngestReport()
-        seen_sources: set[str] = set()
+        paths = [Path(p).expanduser() for p in paths]
         try:
             for path, root in list(iter_files(paths, report.problems)):
                 source = _relative_source(path, root)
-                seen_sources.add(source)
                 report.files += 1
                 try:
                     self._ingest_file(path, source, report, origin, on_chunks)
@@ -162,7 +161,7 @@ class KnowledgeBase:
                 if progress:
                     progress(str(path), report.chunks)
             if prune:
-                report.removed = self._prune(seen_sources, origin)
+                report.removed = self._prune(origin, paths)
         finally:
             self._mark_changed()
         report.seconds = time.perf_counter() - started
@@ -204,6 +203,7 @@ class KnowledgeBase:
                         "file_hash": document.file_hash,
                         "chunk_count": len(chunks),  # a file is complete only with all of them
                         "origin": origin,
+                        "path": str(path.resolve()),  # where it was read: what --prune may drop
                     }
                     for c in batch
                 ],
@@ -220,12 +220,23 @@ class KnowledgeBase:
             report.added += 1
         report.chunks += len(chunks)
 
-    def _prune(self, keep: set[str], origin: str) -> int:
+    def _prune(self, origin: str, paths: list[Path]) -> int:
+        """Drop files that were read from under ``paths`` (a folder, or a named file's folder)
+        and are gone from the disk; files ingested from anywhere else stay, whatever this run
+        saw. Chunks stored before their file's path was recorded are never pruned."""
+        scopes = [p.resolve().parent if p.is_file() else p.resolve() for p in paths]
         everything = self.collection.get(where={"origin": origin}, include=["metadatas"])
-        gone = {m["source"] for m in everything["metadatas"] or [] if m["source"] not in keep}
-        for source in gone:
-            self.collection.delete(where={"source": source})
-        return len(gone)
+        doomed: dict[str, list[str]] = {}
+        for chunk_id, meta in zip(everything["ids"], everything["metadatas"] or []):
+            where = meta.get("path")
+            if not where:
+                continue
+            read_from = Path(where)
+            if any(read_from.is_relative_to(scope) for scope in scopes) and not read_from.exists():
+                doomed.setdefault(where, []).append(chunk_id)
+        for ids in doomed.values():
+            self.collection.delete(ids=ids)
+        return len(doomed)
 
     def _mark_changed(self) -> None:
         with self._bm25_lock:
