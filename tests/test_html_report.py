@@ -278,6 +278,18 @@ def test_bar_chart_escapes_labels_and_clamps_values() -> None:
     assert len(widths) == 3 and widths[0] == max(widths) and widths[1] == min(widths) and widths[2] == pytest.approx(widths[0] / 2)
 
 
+def test_long_topic_titles_wrap_onto_two_lines_instead_of_being_cut() -> None:
+    """"Classic machine learning algori…" hid which topic a bar was; titles run to 60 characters."""
+    long = "Statistics for ML: distributions and descriptive statistics"
+    soup = BeautifulSoup(bar_chart([(long, 6.0), ("Classic machine learning algorithms", 4.0), ("RAG", 8.0)]), "html.parser")
+    rows = [[t.get_text() for t in label.find_all("tspan")] for label in soup.select("text.label")]
+    assert rows[0] == ["Statistics for ML: distributions", "and descriptive statistics"]
+    assert rows[1] == ["Classic machine learning", "algorithms"] and rows[2] == ["RAG"]
+    assert all("…" not in line for lines in rows for line in lines)
+    tops = [float(r["y"]) for r in soup.select("rect.bar")]
+    assert tops[1] - tops[0] >= 36                                          # the rows make room for two lines
+
+
 def test_line_chart_with_one_point_and_with_a_thousand() -> None:
     one = BeautifulSoup(line_chart([(START, 6.5)], title="One"), "html.parser")
     assert len(one.select("circle.dot")) == 1 and not one.select("polyline")

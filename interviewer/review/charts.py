@@ -38,6 +38,16 @@ def _clip(label: str, limit: int = 32) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
+def _label_lines(label: str, width: int = 34) -> list[str]:
+    """A bar's label on one line, or two broken at a space (topic titles run to 60 characters;
+    cutting "Classic machine learning algori…" hid which topic it was)."""
+    if len(label) <= width:
+        return [label]
+    cut = label.rfind(" ", 0, width + 1)
+    cut = cut if cut > 0 else width
+    return [label[:cut].rstrip(), _clip(label[cut:].strip(), width)]
+
+
 def _open(width: int, height: int, title: str, css: str) -> list[str]:
     return [
         f'<svg class="chart {css}" role="img" aria-label="{_esc(title)}"'
@@ -57,11 +67,13 @@ def bar_chart(items: Sequence[tuple[str, float]], *, max_value: float = 10, titl
     if not items:
         return _empty(title, "bars", "No graded answers yet")
     top = 24
-    height = top + BAR_ROW * len(items) + 22
+    labels = [_label_lines(label) for label, _ in items]
+    row = BAR_ROW + 12 if any(len(lines) > 1 for lines in labels) else BAR_ROW  # room for two-line labels
+    height = top + row * len(items) + 22
     plot_x = LABEL_W
     plot_w = WIDTH - LABEL_W - VALUE_W
     parts = _open(WIDTH, height, title, "bars")
-    bottom = top + BAR_ROW * len(items)
+    bottom = top + row * len(items)
     for k in range(5):  # grid at 0, 1/4, ... of max_value
         value = max_value * k / 4
         x = plot_x + plot_w * k / 4
@@ -69,14 +81,17 @@ def bar_chart(items: Sequence[tuple[str, float]], *, max_value: float = 10, titl
         parts.append(f'<text class="tick" x="{_n(x)}" y="{bottom + 15}" text-anchor="middle">{_n(value)}</text>')
     for i, (label, value) in enumerate(items):
         shown = min(max(float(value), 0.0), float(max_value))
-        y = top + BAR_ROW * i
+        y = top + row * i
+        middle = y + (row - BAR_ROW) / 2  # the bar and its value sit in the middle of the row
         w = plot_w * shown / max_value if max_value else 0.0
         band = score_band(MAX_SCORE * shown / max_value) if max_value else "low"  # the badges' bands, on a 0-10 scale
+        first = middle + 17 - 7 * (len(labels[i]) - 1)
+        text = "".join(f'<tspan x="{plot_x - 8}" y="{_n(first + 14 * k)}">{_esc(line)}</tspan>' for k, line in enumerate(labels[i]))
         parts.append(
             f'<g class="row"><title>{_esc(label)}: {value:.1f} of {_n(max_value)}</title>'
-            f'<text class="label" x="{plot_x - 8}" y="{y + 17}" text-anchor="end">{_esc(_clip(label))}</text>'
-            f'<rect class="bar {band}" x="{plot_x}" y="{y + 5}" width="{_n(max(w, 1.5))}" height="{BAR_ROW - 10}" rx="3"/>'
-            f'<text class="value" x="{_n(plot_x + w + 6)}" y="{y + 17}">{value:.1f}</text></g>'
+            f'<text class="label" x="{plot_x - 8}" y="{_n(first)}" text-anchor="end">{text}</text>'
+            f'<rect class="bar {band}" x="{plot_x}" y="{_n(middle + 5)}" width="{_n(max(w, 1.5))}" height="{BAR_ROW - 10}" rx="3"/>'
+            f'<text class="value" x="{_n(plot_x + w + 6)}" y="{_n(middle + 17)}">{value:.1f}</text></g>'
         )
     return "".join(parts) + "</svg>"
 
