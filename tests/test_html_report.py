@@ -247,6 +247,10 @@ def test_one_session_charts_its_questions(records: list[SessionRecord]) -> None:
     assert chart["aria-label"] == "Score per question in this session"
     assert len(chart.select("circle.dot")) == sum(q.score is not None for q in record.questions)
     assert soup.find(id="index-title") is None  # no session index for one session
+    xs = [float(dot["cx"]) for dot in chart.select("circle.dot")]
+    gaps = [b - a for a, b in zip(xs, xs[1:])]
+    assert gaps[0] > 0 and max(gaps) - min(gaps) < 0.2                     # one step per question, whatever the pauses
+    assert [t.get_text() for t in chart.select("text.tick") if t.get_text().startswith("Q")][:2] == ["Q1", "Q2"]
 
 
 def test_an_empty_report_still_renders() -> None:

@@ -151,6 +151,49 @@ def _axis(start: datetime, end: datetime) -> tuple[datetime, list[tuple[datetime
     return lo, [(t, f"{t:%H:%M}" if span < 18 * 3600 else f"{t.day} {t:%b %H:%M}") for t in ticks]
 
 
+def _score_axes(parts: list[str], y_of, max_value: float, left: int, right: int, top: int, plot_h: int) -> float:
+    """The score grid, its ticks and both axis lines; returns the y of the baseline."""
+    for k in range(6):
+        value = max_value * k / 5
+        y = y_of(value)
+        parts.append(f'<line class="grid" x1="{left}" y1="{_n(y)}" x2="{WIDTH - right}" y2="{_n(y)}"/>')
+        parts.append(f'<text class="tick" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{_n(value)}</text>')
+    base = top + plot_h
+    parts.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{base}"/>')
+    parts.append(f'<line class="axis" x1="{left}" y1="{base}" x2="{WIDTH - right}" y2="{base}"/>')
+    return base
+
+
+def question_chart(scores: Sequence[tuple[str, float]], *, max_value: float = 10, title: str = "Score per question") -> str:
+    """Scores in the order the questions were asked, evenly spaced: Q1, Q2, ... (a pause between
+    two questions must not squeeze the others together, as a time axis did)."""
+    if not scores:
+        return _empty(title, "line", "No graded answers yet")
+    height, left, right, top, bottom = 260, 44, 20, 16, 34
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    inset = 24.0
+
+    def x_of(index: int) -> float:
+        return left + plot_w / 2 if len(scores) == 1 else left + inset + (plot_w - 2 * inset) * index / (len(scores) - 1)
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (1 - min(max(value, 0.0), max_value) / max_value) if max_value else top + plot_h
+
+    parts = _open(WIDTH, height, title, "line")
+    base = _score_axes(parts, y_of, max_value, left, right, top, plot_h)
+    every = max(1, -(-len(scores) // 20))  # at most about 20 labels under the axis
+    coords = [(x_of(i), y_of(float(v))) for i, (_, v) in enumerate(scores)]
+    for i, (x, _) in enumerate(coords):
+        if i % every == 0 or i == len(scores) - 1:
+            parts.append(f'<text class="tick" x="{_n(x)}" y="{base + 18}" text-anchor="middle">Q{i + 1}</text>')
+    if len(coords) > 1:
+        parts.append('<polyline class="trend" points="' + " ".join(f"{_n(x)},{_n(y)}" for x, y in coords) + '"/>')
+    for i, ((label, value), (x, y)) in enumerate(zip(scores, coords)):
+        parts.append(f'<circle class="dot" cx="{_n(x)}" cy="{_n(y)}" r="4"><title>Q{i + 1} {_esc(_clip(label, 80))}: '
+                     f"{float(value):.1f}</title></circle>")
+    return "".join(parts) + "</svg>"
+
+
 def line_chart(
     points: Sequence[tuple[datetime, float]], *, max_value: float = 10, title: str = "Score over time"
 ) -> str:
@@ -175,14 +218,7 @@ def line_chart(
         return top + plot_h * (1 - shown / max_value) if max_value else top + plot_h
 
     parts = _open(WIDTH, height, title, "line")
-    for k in range(6):
-        value = max_value * k / 5
-        y = y_of(value)
-        parts.append(f'<line class="grid" x1="{left}" y1="{_n(y)}" x2="{WIDTH - right}" y2="{_n(y)}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{_n(y + 4)}" text-anchor="end">{_n(value)}</text>')
-    base = top + plot_h
-    parts.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{base}"/>')
-    parts.append(f'<line class="axis" x1="{left}" y1="{base}" x2="{WIDTH - right}" y2="{base}"/>')
+    base = _score_axes(parts, y_of, max_value, left, right, top, plot_h)
     for moment, label in ticks:
         x = x_of(moment)
         parts.append(f'<line class="axis" x1="{_n(x)}" y1="{base}" x2="{_n(x)}" y2="{base + 4}"/>')

@@ -19,7 +19,7 @@ from interviewer.domain import utcnow
 from interviewer.interview.feedback import duration_label, grade_provenance
 from interviewer.interview.records import Exchange, GradeRecord, QuestionRecord, SessionRecord
 from interviewer.labels import SYMBOL_MARK, score_band
-from interviewer.review.charts import bar_chart, line_chart
+from interviewer.review.charts import bar_chart, line_chart, question_chart
 from interviewer.review.highlight import evidence_marks, segments
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -97,20 +97,16 @@ def summarise(sessions: list[SessionRecord], user: str | None) -> Summary:
     )
 
 
-def _timeline(sessions: list[SessionRecord]) -> tuple[str, list[tuple[datetime, float]]]:
-    """Session averages by start time; for a single session, its questions' scores as answered."""
+def _timeline(sessions: list[SessionRecord]) -> tuple[str, str]:
+    """(title, chart): session averages by start time; for a single session, its questions'
+    scores in the order asked."""
     if len(sessions) == 1:
-        points = [(at, q.score) for q in sessions[0].questions if q.score is not None and (at := _graded_at(q))]
-        if len(points) > 1:
-            return "Score per question in this session", points
-    return "Average score per session over time", [(s.started_at, s.average) for s in sessions if s.average is not None]
-
-
-def _graded_at(q: QuestionRecord) -> datetime | None:
-    """When the final grade's turn was said (else when the question was asked)."""
-    at = {e.seq: e.at for e in q.exchanges}
-    final = q.final
-    return (at.get(final.turn_seq) if final else None) or (q.exchanges[0].at if q.exchanges else None)
+        scores = [(q.text, q.score) for q in sessions[0].questions if q.score is not None]
+        if len(scores) > 1:
+            title = "Score per question in this session"
+            return title, question_chart(scores, title=title)
+    title = "Average score per session over time"
+    return title, line_chart([(s.started_at, s.average) for s in sessions if s.average is not None], title=title)
 
 
 # Filters and helpers the template calls --------------------------------------------------------
@@ -193,9 +189,8 @@ def _environment() -> jinja2.Environment:
 def render_html(sessions: list[SessionRecord], *, user: str | None, generated_at: datetime | None = None) -> str:
     """The whole report as one HTML document; sessions appear in the order given."""
     summary = summarise(sessions, user)
-    timeline_title, timeline = _timeline(sessions)
     topic_chart = bar_chart([(t.title, t.average) for t in summary.topics], title="Average score by topic")
-    time_chart = line_chart(timeline, title=timeline_title)
+    timeline_title, time_chart = _timeline(sessions)
     return _environment().get_template("report.html.j2").render(
         csp=Markup(CSP),
         summary=summary,
