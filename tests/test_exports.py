@@ -170,6 +170,22 @@ def invoke(*args: str):
     return result
 
 
+async def test_list_at_80_columns_shows_every_topic_whole(history) -> None:
+    """At 80 columns the Topics column was one character wide ("T…", "r…") and rows went blank."""
+    store, mine, _ = history
+    result = CliRunner().invoke(cli.app, ["transcripts", "list"], env={"COLUMNS": "80"})
+    assert result.exception is None, result.output
+    lines = result.output.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "…" not in result.output
+    assert "Topics" in lines[1] and "graded by" in lines[0]
+    record = load_records(store, RubricBank.load(), user="tester")[0]
+    start, end = lines[1].index("Topics"), lines[1].index("Qs")
+    column = "".join(line[start:end].strip() for line in lines[3:])           # the Topics cells, folded lines joined
+    for topic in record.topics:
+        assert topic in column, (topic, column)
+    assert lines[-1].strip() != ""                                          # no blank row at the end
+
+
 async def test_list_filters_by_topic_and_date(history) -> None:
     _, mine, theirs = history
     listed = invoke("transcripts", "list").output

@@ -90,19 +90,25 @@ def transcripts_list(
         return
     channels = sorted({r.channel for r in records})
     via = f" in {channels[0]}" if len(channels) == 1 else ""
-    table = Table(title=f"Interviews of {escape(settings.user)}{via}", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
-    columns = ["ID", "Started (UTC)", "Topics", "Qs", "Avg", "Engine", "Took", "State"] + ([] if via else ["Via"])
+    engine_of = {r.id: ", ".join(r.models) or ", ".join(r.engines) or "-" for r in records}
+    engines = sorted(set(engine_of.values()))
+    graded = f" · graded by {escape(engines[0])}" if len(engines) == 1 else ""
+    narrow = console.width < 100  # the topics need the room more than the duration does
+    table = Table(title=f"Interviews of {escape(settings.user)}{via}{graded}", box=box.SIMPLE_HEAD, pad_edge=False,
+                  expand=True, show_edge=False)
+    columns = ["ID", "Started (UTC)", "Topics", "Qs", "Avg"] + ([] if graded else ["Engine"]) + ([] if narrow else ["Took"])
+    columns += ["State"] + ([] if via else ["Via"])
     for column in columns:
         wraps = column == "Topics"
-        table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None, max_width=22 if column == "Engine" else None)
+        table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None, min_width=14 if wraps else None,
+                         overflow="fold" if wraps else "ellipsis", max_width=22 if column == "Engine" else None)
     for r in records:
-        engine = ", ".join(r.models) or ", ".join(r.engines) or "-"
-        row = [
-            r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", ", ".join(r.topics) or "-",
-            str(len(r.questions)), f"{r.average:.1f}" if r.average is not None else "-", escape(engine),
-            f"{r.duration_seconds / 60:.0f} min", "done" if r.status == "finished" else "open",
-        ]
-        table.add_row(*row, *([] if via else [r.channel]))
+        cells = {
+            "ID": r.id[:8], "Started (UTC)": f"{r.started_at:%Y-%m-%d %H:%M}", "Topics": ", ".join(r.topics) or "-",
+            "Qs": str(len(r.questions)), "Avg": f"{r.average:.1f}" if r.average is not None else "-", "Engine": escape(engine_of[r.id]),
+            "Took": f"{r.duration_seconds / 60:.0f} min", "State": "done" if r.status == "finished" else "open", "Via": r.channel,
+        }
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
 
 
