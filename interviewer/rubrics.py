@@ -25,7 +25,12 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RubricError(Exception):
-    """A rubric file that cannot be used; the message is meant for the user as is."""
+    """A rubric file that cannot be used; the message is meant for the user as is, and
+    ``problems`` lists every one found (a file with seven mistakes shows all seven)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 def packaged_rubrics_dir() -> Path:
@@ -57,13 +62,23 @@ def _node_at(node: yaml.Node | None, loc: Sequence[str | int]) -> yaml.Node | No
 
 def describe_validation_error(path: Path, text: str, raw: object, exc: ValidationError) -> str:
     """'file:line: question 'id' field a.b: reason' for the first error of a data file."""
-    error = exc.errors()[0]
-    loc = [part for part in error["loc"]]
+    first, *rest = describe_validation_errors(path, text, raw, exc)
+    return first + (f" (and {len(rest)} more)" if rest else "")
+
+
+def describe_validation_errors(path: Path, text: str, raw: object, exc: ValidationError) -> list[str]:
+    """One 'file:line: question 'id' field a.b: reason' line per error of a data file."""
     try:
-        node = _node_at(yaml.compose(text, Loader=yaml.SafeLoader), loc)
-        line = node.start_mark.line + 1 if node is not None else None
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        line = None
+        tree = None
+    return [_describe(path, tree, raw, error) for error in exc.errors()]
+
+
+def _describe(path: Path, tree: object, raw: object, error: dict) -> str:
+    loc = list(error["loc"])
+    node = _node_at(tree, loc) if tree is not None else None
+    line = node.start_mark.line + 1 if node is not None else None
     question_id = None
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
         try:
@@ -78,8 +93,7 @@ def describe_validation_error(path: Path, text: str, raw: object, exc: Validatio
         reason = f"unknown key '{loc[-1]}'"
     elif error["type"] == "missing":
         reason = f"missing required field '{loc[-1]}'"
-    extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{where}:{who} field {field_path}: {reason}{extra}"
+    return f"{where}:{who} field {field_path}: {reason}"
 
 
 def yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
@@ -143,7 +157,7 @@ def load_rubric_file(path: Path) -> RubricFile:
     try:
         rubric = RubricFile.model_validate(raw)
     except ValidationError as exc:
-        raise RubricError(describe_validation_error(path, text, raw, exc)) from None
+        raise RubricError(describe_validation_error(path, text, raw, exc), describe_validation_errors(path, text, raw, exc)) from None
     questions = [q.model_copy(update={"topic": rubric.topic}) for q in rubric.questions]
     return rubric.model_copy(update={"questions": questions})
 
@@ -174,6 +188,18 @@ class RubricBank:
         for path in rubric_paths(list(dirs) if dirs is not None else [packaged_rubrics_dir()]):
             bank.add(load_rubric_file(path), path)
         return bank
+
+    @classmethod
+    def load_all(cls, dirs: Iterable[Path]) -> tuple["RubricBank", list[str]]:
+        """Every file that loads, and every problem of those that do not (for ``rubrics check``:
+        one run shows them all, not the first)."""
+        bank, problems = cls(), []
+        for path in rubric_paths(list(dirs)):
+            try:
+                bank.add(load_rubric_file(path), path)
+            except RubricError as exc:
+                problems.extend(exc.problems)
+        return bank, problems
 
     def add(self, rubric: RubricFile, path: Path) -> None:
         if rubric.topic in self.files:

@@ -212,3 +212,45 @@ def test_packaged_bank_contrasts_are_valid(bank: RubricBank) -> None:
     assert [(q.id, contrast_problems(q)) for q in with_contrasts if contrast_problems(q)] == []
     assert len(with_contrasts) >= 35
     assert bank.get("emb-static-vs-contextual").contrasts[0].startswith("static")
+
+
+DOCS = Path(__file__).parents[1] / "docs"
+
+
+def test_rubrics_check_shows_every_problem_of_every_file_in_one_run(tmp_path: Path) -> None:
+    """It showed the first error and "(and 6 more)"; fixing a file took one run per mistake."""
+    from typer.testing import CliRunner
+
+    from interviewer.cli import main as cli
+
+    (tmp_path / "a.yaml").write_text(
+        "version: 1\ntopic: mine\ntitle: Mine\nquestions:\n  - id: q1\n    text: What?\n    difficulty: 7\n"
+        "    points:\n      - {id: p1, text: A point, weight: -1}\n  - text: no id\n"
+    )
+    (tmp_path / "b.yaml").write_text("topic: other\nquestions: []\n")
+    result = CliRunner().invoke(cli.app, ["rubrics", "check", str(tmp_path)], env={"COLUMNS": "300"})
+    problems = [line for line in result.stderr.splitlines() if line.startswith("problem:")]
+    assert f"problem: {tmp_path / 'a.yaml'}:7: question 'q1' field questions.0.difficulty:" in result.stderr
+    assert f"{tmp_path / 'a.yaml'}:9: question 'q1' field questions.0.points.0.weight:" in result.stderr
+    assert f"{tmp_path / 'a.yaml'}:10: field questions.1.id: missing required field 'id'" in result.stderr
+    assert f"{tmp_path / 'b.yaml'}:1: field version: missing required field 'version'" in result.stderr
+    assert len(problems) >= 8 and "(and " not in result.stderr
+    assert result.exit_code != 0
+
+
+def test_the_documented_format_is_the_loaders_and_its_example_is_valid(tmp_path: Path) -> None:
+    import json
+    import re
+
+    from interviewer.domain import RubricFile
+
+    schema = RubricFile.model_json_schema()
+    assert json.loads((DOCS / "rubric.schema.json").read_text()) == json.loads(json.dumps(schema, sort_keys=True)), \
+        "docs/rubric.schema.json is stale: regenerate it from RubricFile.model_json_schema()"
+    doc = (DOCS / "rubric-format.md").read_text()
+    required = set(schema["required"]) | {f for d in schema["$defs"].values() for f in d.get("required", [])}
+    assert all(f"`{field}`" in doc for field in required), sorted(f for f in required if f"`{field}`" not in doc)
+    [example] = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    (tmp_path / "example.yaml").write_text(example)
+    bank = RubricBank.load([tmp_path / "example.yaml"])
+    assert list(bank.topics) == ["my-rag"] and len(bank.questions) == 1

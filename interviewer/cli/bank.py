@@ -20,10 +20,11 @@ rubrics_app = typer.Typer(help="Validate and list the question bank.", no_args_i
 def rubrics_check(
     paths: Annotated[list[Path] | None, typer.Argument(help="Rubric files or folders (default: the packaged bank).")] = None,
 ) -> None:
-    """Validate rubric files; exits non-zero on the first broken file or any incomplete question."""
-    bank = RubricBank.load(paths or [packaged_rubrics_dir()])
+    """Validate rubric files: every problem of every file (file:line, question and field), then
+    what is incomplete; exits non-zero if there is any."""
+    bank, problems = RubricBank.load_all(paths or [packaged_rubrics_dir()])
     material = packaged_material_dir() if not paths else None
-    problems = completeness_problems(bank, material)
+    problems += completeness_problems(bank, material)
     total = len(bank.questions)
     scenario = sum(q.kind == "scenario" for q in bank.questions.values())
     examples = sum(len(q.examples) for q in bank.questions.values())
@@ -31,7 +32,7 @@ def rubrics_check(
     for problem in problems:
         err_console.print(f"[red]problem:[/red] {escape(problem)}")
     if problems:
-        raise UserError(f"{len(problems)} problem(s) in the rubric bank")
+        raise UserError(f"{len(problems)} problem(s) in the rubric files; the format is in docs/rubric-format.md")
     console.print("[green]all rubrics valid[/green]")
 
 
