@@ -26,16 +26,20 @@ from interviewer.interview.feedback import quoted_claim, score_label, usage_line
 from interviewer.interview.replies import Message, Reply, parse_command
 from interviewer.interview.session import Interviewer
 from interviewer.labels import BAND_COLOUR, TEXT_MARK, VERDICT_BAND, score_band
+from interviewer_adapters.closed_output import OutputWatch
 
 CHANNEL = "repl"
 VERDICT_STYLE = {verdict: (mark, BAND_COLOUR[VERDICT_BAND[verdict]]) for verdict, mark in TEXT_MARK.items()}
 
 
 def paragraphs(stream: IO[str]) -> Iterator[str]:
-    """Answers from a non-interactive stream: paragraphs separated by blank lines."""
+    """Answers from a non-interactive stream: paragraphs separated by blank lines; a command
+    alone on its first line (hint, skip, end, ...) is sent at once, without the blank line."""
     block: list[str] = []
     for line in stream:
-        if line.strip():
+        if not block and parse_command(line) is not None:
+            yield line.strip()
+        elif line.strip():
             block.append(line.rstrip("\n"))
         elif block:
             yield "\n".join(block)
@@ -205,6 +209,9 @@ class TerminalInput:
                 return (await self._prompt.prompt_async("› ", default=draft)).strip()
             except EOFError:
                 return None
+        if self.stdin.isatty():  # typing into a terminal whose output goes elsewhere (| tee log): still a prompt
+            sys.stdout.write("› ")
+            sys.stdout.flush()
         return await asyncio.to_thread(next, self._paragraphs, None)
 
 
@@ -219,18 +226,21 @@ async def run_session(
     reply = first
     prompt: int | None = None  # the seq of the question or follow-up on screen
     draft = ""
+    watch = OutputWatch(session.id).start()
     while not reply.finished:
+        watch.idle.set()
         try:
             text = await source.read(draft)
         except KeyboardInterrupt:
             text = None
+        watch.idle.clear()
         if text is None:
             console.print(
                 f"\n[bold]Interview paused and saved[/bold] (session {session.id[:8]}). "
                 "Continue later with [cyan]interviewer resume[/cyan]."
             )
             break
-        if not source.interactive:
+        if not source.interactive and not source.stdin.isatty():  # a terminal has shown what was typed
             shown = text if len(text) <= 300 else text[:300] + f"… ({len(text):,} characters)"
             console.print(Text(f"› {shown}", style="bold blue"))
         prompt = reply.prompt_seq if reply.prompt_seq is not None else prompt
@@ -241,4 +251,5 @@ async def run_session(
         # An answer typed under a prompt another window had moved past was not taken: offer it
         # again in the input box rather than make the candidate type it twice.
         draft = text if any(m.data.get("reason") == "moved_on" for m in reply.messages) else ""
+    watch.stop()
     return reply

@@ -163,3 +163,48 @@ def test_kill_minus_nine_mid_interview_then_resume(bank: RubricBank, isolated_da
         asked = conn.execute("SELECT question_id FROM turns WHERE kind='question' ORDER BY seq").fetchall()
     assert [g[0] for g in graded] == [q1.id, q2.id, q3.id]          # each answer graded exactly once
     assert [a[0] for a in asked] == [q1.id, q2.id, q3.id]           # no question asked twice
+
+
+def test_a_closed_output_pauses_and_saves_instead_of_waiting_invisibly(isolated_data_dir) -> None:
+    """`make practice 2>&1 | tee log`, then Ctrl-C killed tee: the interviewer kept waiting for an
+    answer nobody could see, for 45 minutes. It now pauses and exits once the output is gone."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from interviewer.storage.store import Store
+
+    process = subprocess.Popen([sys.executable, "-m", "interviewer", "practice", "-n", "1", "-q", "rag-what-and-why"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        seen = ""
+        while "question 1/1" not in seen.lower():                               # closed mid-question, even
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            seen += line
+        process.stdout.close()                                                # the reader goes away; stdin stays open
+        started = time.monotonic()
+        rc = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    said = process.stderr.read()
+    assert rc == 0 and time.monotonic() - started < 30, said
+    assert "paused and saved" in said and "interviewer resume" in said and "Traceback" not in said
+    store = Store(f"sqlite:///{isolated_data_dir / 'interviewer.db'}")
+    try:
+        [summary] = store.list_sessions("tester")
+        assert summary.session.status == "active"                            # resumable
+    finally:
+        store.close()
+
+
+def test_a_command_alone_on_a_line_is_sent_without_a_blank_line() -> None:
+    import io
+
+    from interviewer_adapters.repl import paragraphs
+
+    read = paragraphs(io.StringIO("hint\nmy answer\nsecond line\n\nskip\n"))
+    assert [next(read), next(read), next(read)] == ["hint", "my answer\nsecond line", "skip"]

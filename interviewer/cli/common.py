@@ -6,8 +6,17 @@ from rich.console import Console
 
 from interviewer.config import Settings, load_settings
 
-console = Console()
-err_console = Console(stderr=True)
+class _Console(Console):
+    """Rich's console, but an output nobody reads any more (`| head`, a killed `| tee`) is a
+    BrokenPipeError for the CLI to handle (pause and say so), not Rich's silent exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the output was closed")
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 class UserError(Exception):

@@ -7,6 +7,7 @@ first question; each command imports what it needs inside itself.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def main() -> None:
         _exit(1)
     except typer.Abort:
         _exit(130)
+    except BrokenPipeError:  # the output was closed while we wrote to it (`| head`, a killed `| tee`)
+        try:
+            sys.stderr.write("Nobody reads the output any more: stopped. An interview in progress is paused and saved; "
+                             "continue later with 'interviewer resume'.\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
+        os._exit(0)
     except DBAPIError as exc:  # the store failed mid-run: disk full, read-only, damaged, server gone
         from interviewer.storage.errors import failure_message
 
@@ -92,8 +101,11 @@ def _exit(code: int) -> None:
     import os
     import threading
 
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # an output nobody reads any more: nothing is left to say
+        os._exit(code)
     if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
         os._exit(code)
     sys.exit(code)
