@@ -30,7 +30,7 @@ def rubrics_check(
     examples = sum(len(q.examples) for q in bank.questions.values())
     console.print(f"{len(bank.files)} topics, {total} questions ({scenario} scenario), {examples} graded examples")
     for problem in problems:
-        err_console.print(f"[red]problem:[/red] {escape(problem)}")
+        err_console.print(f"[red]problem:[/red] {escape(problem)}", soft_wrap=True)  # file:line stays on one line
     if problems:
         raise UserError(f"{len(problems)} problem(s) in the rubric files; the format is in docs/rubric-format.md")
     console.print("[green]all rubrics valid[/green]")
