@@ -98,6 +98,17 @@ def test_prune_drops_only_files_gone_from_under_the_given_paths(kb: KnowledgeBas
     assert kb.ingest([papers], prune=True).removed == 1 and "quant.pdf" not in kb.sources()
 
 
+def test_one_retriever_alone_shows_its_own_scores(kb: KnowledgeBase, corpus: Path) -> None:
+    """`--mode bm25` showed reciprocal-rank scores (0.016, 0.015, ...) that say nothing of relevance."""
+    kb.ingest([corpus])
+    bm25 = kb.search("adam momentum", k=3, mode="bm25")
+    vector = kb.search("adam momentum", k=3, mode="vector")
+    hybrid = kb.search("adam momentum", k=3)
+    assert bm25[0].score > 0.1 and [h.score for h in bm25] == sorted((h.score for h in bm25), reverse=True)
+    assert all(-1.0 <= h.score <= 1.0 for h in vector) and vector[0].score > 0.2
+    assert all(h.score < 0.05 for h in hybrid)                                # fused: reciprocal ranks
+
+
 def test_bad_files_are_reported_by_path_and_skipped(kb: KnowledgeBase, corpus: Path) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00")

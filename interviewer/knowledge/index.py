@@ -306,7 +306,9 @@ class KnowledgeBase:
         partial = self._cut_short(total)
         if partial:
             lists = [({i: s for i, s in scores.items() if i not in partial}, weight) for scores, weight in lists]
-        fused = _fuse(lists, fusion)
+        # one retriever alone: its own scores (cosine, or BM25), in its own order; fused ranks
+        # are only meaningful when there are two lists to fuse
+        fused = _fuse(lists, fusion) if mode == "hybrid" else lists[0][0]
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         if not best:
             return []
