@@ -45,10 +45,12 @@ def test_ingest_then_search_with_citations(notes: Path) -> None:
     assert "2 added" in result.stdout and "chunks/s" in result.stdout
     assert "broken.pdf" in result.stderr and "unreadable PDF" in result.stderr
     again = cli("ingest", str(notes), "-c", "mine")
-    assert "2 unchanged" in again.stdout and "0 chunks" in again.stdout
+    assert "2 unchanged" in again.stdout and "0 chunks" in again.stdout and "chunks/s" not in again.stdout
     found = cli("search", "randomly disabling neurons", "-c", "mine", "-k", "1")
     assert found.returncode == 0, found.stderr
-    assert "regularisation.md > Dropout" in found.stdout
+    assert "regularisation.md > Dropout" in found.stdout and "fused rank score" in found.stdout
+    lexical = cli("search", "dropout units", "-c", "mine", "-k", "1", "--mode", "bm25")
+    assert "BM25 " in lexical.stdout and "fused" not in lexical.stdout     # each mode names its own score
 
 
 def test_ingest_of_a_missing_path_and_an_empty_collection(tmp_path: Path) -> None:

@@ -94,6 +94,7 @@ def search(
     if not hits:
         console.print("No matching material.")
         return
+    scale = {"hybrid": "fused rank score", "vector": "cosine", "bm25": "BM25"}[mode]  # say which score it is
     for rank, hit in enumerate(hits, start=1):
         text = hit.text if len(hit.text) <= 700 else hit.text[:700] + "…"
-        console.print(Panel(escape(text), title=f"{rank}. {escape(hit.citation)}", title_align="left", subtitle=f"score {hit.score:.3f}"))
+        console.print(Panel(escape(text), title=f"{rank}. {escape(hit.citation)}", title_align="left", subtitle=f"{scale} {hit.score:.3f}"))
