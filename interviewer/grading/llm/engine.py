@@ -32,11 +32,11 @@ from interviewer.grading.evidence import check_misconceptions, check_verdicts
 from interviewer.grading.llm.client import CallResult, ModelCallError, ModelClient, ModelConfig, RequestLimit
 from interviewer.grading.llm.output import GeneratedQuestion, GradingOutput, InvalidOutput, parse_model, response_schema
 from interviewer.grading.llm.prompts import assess_values, few_shot_examples, material_block
-from interviewer.grading.llm.quote_check import QuoteCheckParams, check_quotes, point_phrasings
+from interviewer.grading.llm.quote_check import QuoteCheckParams, check_quotes
 from interviewer.grading.llm.stream import UtteranceStream
 from interviewer.grading.llm.templates import ChatPrompt
 from interviewer.grading.llm.utterance_check import score_claim
-from interviewer.grading.offline.engine import GraderParams, graded_question, rubric_points
+from interviewer.grading.offline.engine import GraderParams, graded_question, point_phrasings, rubric_points
 from interviewer.grading.scoring import score_verdicts
 from interviewer.safe_text import sanitise, sanitise_line
 

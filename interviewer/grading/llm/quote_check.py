@@ -36,7 +36,7 @@ import numpy as np
 from interviewer.domain import PointVerdict, Question, RubricPoint, Verdict
 from interviewer.grading.contradiction import Conflict, against
 from interviewer.grading.evidence import _ELLIPSIS, normalise
-from interviewer.grading.offline.engine import fitted, point_lex, question_contrasts
+from interviewer.grading.offline.engine import fitted, point_lex, point_phrasings, question_contrasts
 from interviewer.text import prose_factor, split_clauses, split_sentences, words
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,6 @@ class QuoteCheckParams:
 
 
 # measuring ------------------------------------------------------------------------------------
-
-
-def point_phrasings(points: Sequence[RubricPoint]) -> list[str]:
-    """Each point's text and aliases, once each: what a quote's relatedness is measured against."""
-    return list(dict.fromkeys(t for p in points for t in (p.text, *p.aliases)))
 
 
 def question_cues(question: Question) -> list[str]:

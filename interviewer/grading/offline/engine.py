@@ -60,10 +60,15 @@ def fitted(cls: type[Params], filename: str, overrides: dict[str, object]) -> Pa
     return cls(**values)
 
 
+def point_phrasings(points: Sequence[RubricPoint]) -> list[str]:
+    """Each point's text and aliases, once each: what an answer or a quote is measured against."""
+    return list(dict.fromkeys(t for p in points for t in (p.text, *p.aliases)))
+
+
 def rubric_texts(question: Question) -> list[str]:
     """Every text of a question's rubric the graders embed: points and their aliases,
     misconception claims, model-answer pieces (also what the packaged vectors hold)."""
-    texts = [t for p in rubric_points(question) for t in (p.text, *p.aliases)]
+    texts = point_phrasings(rubric_points(question))
     return list(dict.fromkeys(texts + [m.claim for m in question.misconceptions] + model_answer_pieces(question)))
 
 
