@@ -283,3 +283,17 @@ async def test_turns_sent_at_once_are_handled_in_arrival_order(tiny_bank, store)
     assert replies[1].finished and replies[2].messages[0].data["reason"] == "no_session"   # the last came after the end
     answers = [t.text for t in store.turns(session.id) if t.kind == "answer"]
     assert answers == ["alpha is beta", "omega is the end"]
+
+
+async def test_the_count_announced_is_the_count_the_filters_can_ask(tiny_bank, store) -> None:
+    interviewer, _ = make(tiny_bank, store, rule=keyword_rule)
+    available = len(tiny_bank.select(difficulty=1))
+    session, first = await interviewer.start(user_key="u", channel="test", options=SessionOptions(difficulty=1, questions=available + 4))
+    welcome = first.messages[0]
+    assert welcome.data["questions"] == available
+    assert welcome.text.startswith(f"Mock interview: {available} question") and "(all there are for it)" in welcome.text
+    assert first.messages[-1].data["total"] == available
+    asked = 1
+    while (reply := await say(interviewer, session, "skip")) and any(m.kind == "question" for m in reply.messages):
+        asked += 1
+    assert asked == available and any(m.kind == "summary" for m in reply.messages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,9 @@ from interviewer.domain import SessionOptions
 from interviewer.plugins import MODEL_HELP
 from interviewer.rubrics import RubricBank
 from interviewer.text import plural
+
+if TYPE_CHECKING:
+    from interviewer.knowledge.generate import SkippedSection
 
 
 
@@ -85,7 +88,7 @@ def practice(
     if material is not None:
         if topic or question:
             raise UserError("--material builds its own questions; it cannot be combined with --topic or --question")
-        bank = _bank_from_notes(settings, material, questions or settings.questions)
+        bank, questions = _bank_from_notes(settings, material, questions)
     options = SessionOptions(
         topics=topic,
         questions=questions or (len(question) if question else settings.questions),
@@ -96,35 +99,61 @@ def practice(
     _run_interview(settings, options=options, resume=False, bank=bank)
 
 
-def _bank_from_notes(settings: Settings, material: Path, wanted: int) -> RubricBank:
-    """Ingest the candidate's notes and generate one question per usable section.
+def _bank_from_notes(settings: Settings, material: Path, wanted: int | None) -> tuple[RubricBank, int]:
+    """Ingest the candidate's notes and build one question per section with enough text.
 
-    With a model configured, the ``wanted`` questions to be asked are written by the model.
+    Returns the bank and how many questions to ask: one per usable section unless ``-n`` asks
+    for fewer, so the count announced is the count asked. The sections left out are named.
+    With a model configured, the questions to be asked are written by the model.
     """
     from interviewer.domain import RubricFile
-    from interviewer.knowledge.generate import NOTES_TOPIC, generate_questions
+    from interviewer.knowledge.generate import MIN_SENTENCES, NOTES_TOPIC, notes_questions
     from interviewer.knowledge.service import notes_collection_name, open_collection
 
     if not material.exists():
         raise UserError(f"{material}: no such file or folder")
     kb = open_collection(settings, notes_collection_name(material))
     report = ingest_with_progress(kb, [material], prune=True)
-    questions = generate_questions(kb)
+    built = notes_questions(kb)
+    questions = built.questions
+    indexed = report.added + report.replaced + report.unchanged
+    for line in _skipped_lines(built.skipped):
+        console.print(line)
     if not questions:
         raise UserError(
             f"no section of {material} has enough text to build a question "
-            "(each question needs a heading followed by at least 3 full sentences)"
+            f"(each question needs a heading followed by at least {MIN_SENTENCES} full sentences)"
         )
-    indexed = report.added + report.replaced + report.unchanged
+    asking = min(wanted or len(questions), len(questions))
+    of_them = "" if asking == len(questions) else f"; asking {asking} of them (-n {wanted})"
+    if wanted and wanted > len(questions):
+        of_them = f"; asking all of them (-n {wanted} asked for more)"
     console.print(
-        f"[dim]{len(questions)} questions generated from {indexed} file(s) of your notes "
-        "(generated questions are graded against your notes' own key sentences).[/dim]"
+        f"[dim]{plural(len(questions), 'question')} from {plural(built.sections, 'section')} in "
+        f"{plural(indexed, 'file')} of your notes{of_them}. Each is graded against the "
+        "section's own key sentences.[/dim]"
     )
     if settings.model:
-        questions = _questions_from_model(settings, kb, questions, wanted)
+        questions = _questions_from_model(settings, kb, questions, asking)
     bank = RubricBank()
     bank.add(RubricFile(version=1, topic=NOTES_TOPIC, title="Your notes", questions=questions), material)
-    return bank
+    return bank, asking
+
+
+def _skipped_lines(skipped: list[SkippedSection]) -> list[str]:
+    """Which sections were too short to ask about, so a missing question is never a mystery."""
+    from interviewer.knowledge.generate import MIN_SENTENCES
+
+    if not skipped:
+        return []
+    lines = [
+        f"[yellow]Skipped {plural(len(skipped), 'section')} too short to ask about[/yellow] "
+        f"[dim](a question needs at least {MIN_SENTENCES} full sentences):[/dim]"
+    ]
+    for section in skipped:
+        found = "no full sentence" if section.sentences == 0 else plural(section.sentences, "full sentence")
+        lines.append(f"  {escape(section.label)} [dim]({found})[/dim]")
+    return lines
 
 
 def _questions_from_model(settings: Settings, kb, questions: list, wanted: int) -> list:

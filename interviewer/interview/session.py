@@ -91,6 +91,7 @@ class Interviewer:
     ) -> tuple[Session, Reply]:
         """Open a session and ask the first question."""
         self.engine.warm_up()
+        asked_for = options.questions
         options = self.validate(options)
         session = await asyncio.to_thread(
             self.store.create_session, user_key=user_key, channel=channel, options=options, session_key=session_key
@@ -99,9 +100,10 @@ class Interviewer:
         everything = next(iter(self.bank.topics.values())) if len(self.bank.topics) == 1 else "all topics"
         topics = ", ".join(self.bank.topics[t] for t in options.topics) or everything
         count = len(options.question_ids) or options.questions
+        every = " (all there are for it)" if not options.question_ids and count < asked_for else ""
         reply.add(
             "welcome",
-            f"Mock interview: {plural(count, 'question')} on {topics}. "
+            f"Mock interview: {plural(count, 'question')} on {topics}{every}. "
             "Answer as you would in a real interview. Type 'help' for commands.",
             topics=options.topics,
             questions=count,
@@ -555,7 +557,9 @@ class Interviewer:
                 self.bank.get(qid)
         except RubricError as exc:
             raise InterviewError(str(exc)) from None
-        if not self.bank.select(topics, options.difficulty) and not options.question_ids:
+        available = len(self.bank.select(topics, options.difficulty))
+        if not available and not options.question_ids:
             level = f" at difficulty {options.difficulty}" if options.difficulty else ""
             raise InterviewError(f"no questions for {', '.join(topics) or 'any topic'}{level}")
-        return options.model_copy(update={"topics": topics})
+        # never announce more questions than the filters hold: the banner is the count asked
+        return options.model_copy(update={"topics": topics, "questions": min(options.questions, max(available, 1))})
