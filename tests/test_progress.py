@@ -20,6 +20,7 @@ from interviewer.interview.session import Interviewer
 from interviewer.review.progress import (
     DRILL_COMMAND,
     ProgressReport,
+    comparison_weight,
     point_reason,
     progress_report,
     render_progress,
@@ -195,20 +196,26 @@ def test_ties_go_to_the_lower_mean_credit_then_the_more_recent() -> None:
 
 
 @pytest.mark.parametrize(
-    "series, trend, direction",
+    "latest, earlier, trend, direction",
     [
-        ([4.0, 6.0, 8.0], 3.0, "improving"),  # 8 - mean(4, 6)
-        ([8.0, 6.0], -2.0, "slipping"),
-        ([7.0, 8.0, 7.5], 0.0, "steady"),
-        ([5.0, 6.0], 1.0, "improving"),  # the threshold itself counts
-        ([6.0, 5.1], -0.9, "steady"),
-        ([6.0], None, "new"),
+        ([8.0], [4.0, 6.0], 3.0, "improving"),  # 8 - mean(4, 6)
+        ([6.0], [8.0], -2.0, "slipping"),
+        ([7.5], [7.0, 8.0], 0.0, "steady"),
+        ([6.0], [5.0], 1.0, "improving"),  # the threshold itself counts
+        ([5.1], [6.0], -0.9, "steady"),
+        ([6.0, 8.0], [2.0, 2.0, 2.0, 10.0], 3.0, "improving"),  # question by question, not session by session
+        ([6.0], [], None, "new"),
     ],
 )
-def test_trend_is_latest_minus_the_mean_of_earlier_sessions(series, trend, direction) -> None:
-    got_trend, got_direction = trend_of(series)
+def test_trend_is_the_latest_questions_against_the_earlier_questions(latest, earlier, trend, direction) -> None:
+    got_trend, got_direction = trend_of(latest, earlier)
     assert got_direction == direction
     assert got_trend == (pytest.approx(trend) if trend is not None else None)
+
+
+def test_a_comparison_weighs_as_much_as_its_thinner_side() -> None:
+    assert comparison_weight(1, 4) == pytest.approx(0.8) and comparison_weight(5, 5) == pytest.approx(2.5)
+    assert comparison_weight(1, 100) < comparison_weight(2, 2) and comparison_weight(0, 5) == 0.0
 
 
 def test_topic_series_and_directions_from_records() -> None:
@@ -226,18 +233,93 @@ def test_topic_series_and_directions_from_records() -> None:
     assert [v for _, v in rag.series] == [2.0, 5.0, 7.0]
     assert [when for when, _ in rag.series] == [T0, T0 + timedelta(days=2), T0 + timedelta(days=5)]
     assert (rag.first, rag.latest, rag.best, rag.mean) == (2.0, 7.0, 7.0, 4.75)
-    assert rag.trend == pytest.approx(3.5) and rag.direction == "improving"
+    assert (rag.latest_questions, rag.earlier_questions) == (1, 3)
+    assert rag.trend == pytest.approx(7.0 - (2.0 + 4.0 + 6.0) / 3) and rag.direction == "improving"  # over questions
     stats = topics["stats"]
     assert [v for _, v in stats.series] == [9.0, 8.0, 6.0]
     assert stats.trend == pytest.approx(-2.5) and stats.direction == "slipping" and stats.best == 9.0
     assert topics["emb"].direction == "new" and topics["emb"].trend is None and topics["emb"].sessions == 1
     assert [t.topic for t in report.topics] == ["emb", "stats", "rag"]  # weakest latest mean first
-    # overall
-    assert (report.sessions, report.graded_sessions, report.questions_answered) == (3, 3, 8)
+    # overall: each topic against itself (rag 1 vs 3 questions, stats 1 vs 2), never session against session
+    assert (report.sessions, report.graded_sessions, report.questions_answered, report.bank_questions) == (3, 3, 8, 8)
     assert report.overall_mean == pytest.approx(round(47 / 8, 2))
-    assert (report.first_average, report.latest_average) == (5.5, 6.0)
-    assert report.trend == pytest.approx(6.0 - (5.5 + 6.0) / 2) and report.direction == "steady"
+    w_rag, w_stats = comparison_weight(1, 3), comparison_weight(1, 2)
+    assert report.trend == pytest.approx(round((3.0 * w_rag - 2.5 * w_stats) / (w_rag + w_stats), 2))
+    assert report.direction == "steady"
+    assert (report.trend_topics, report.trend_latest_questions, report.trend_earlier_questions) == (2, 2, 5)
+    assert report.notes is None
     assert (report.first_at, report.latest_at, report.user) == (T0, T0 + timedelta(days=5), "alice")
+
+
+def _notes_question(qid: str, score: float, *, topic: str = "notes", title: str = "notes") -> QuestionRecord:
+    """A question generated from the candidate's notes, as ``practice --notes`` records it."""
+    point = PointRecord(point_id="p1", text=f"A key sentence of my notes ({qid})", weight=1.0,
+                        verdict="covered" if score >= 5 else "missed")
+    return _qrecord(qid, topic, title, 1, [point], score, generated=True)
+
+
+def test_a_one_question_notes_drill_is_not_compared_with_a_bank_interview() -> None:
+    """Issue 28: a 5-question interview at 2.0 then a 1-question notes drill at 9.0 read 'improving +2.8'
+    overall, with 'notes' listed among the topics."""
+    bank = small_bank()
+    history = [
+        session(1, 0, [scored(bank, q, 2.0) for q in ("rag-a", "rag-b", "rag-c", "rag-d")] + [scored(bank, "st-a", 2.0)]),
+        session(2, 1, [_notes_question("notes-attention", 9.0)]),
+    ]
+    report = progress_report(history, bank)
+    assert report.direction == "new" and report.trend is None and report.trend_topics == 0
+    assert [t.topic for t in report.topics] == ["rag", "stats"]  # "notes" is not a topic of the bank
+    assert (report.questions_answered, report.bank_questions, report.overall_mean) == (6, 5, 2.0)
+    notes = report.notes
+    assert notes is not None and (notes.questions, notes.sessions, notes.mean, notes.latest) == (1, 1, 9.0, 9.0)
+    assert notes.latest_at == T0 + timedelta(days=1)
+    # its weak points are still listed, marked as generated (from notes)
+    assert not any(p.generated for p in report.weakest_points)  # 9.0: covered, nothing lost
+    console = Console(record=True, width=100)
+    render_progress(console, report)
+    text = " ".join(console.export_text().split())
+    assert "improving" not in text and "Trend: none yet" in text
+    assert "Notes drills: 1 question from your notes in 1 interview, mean 9.0/10" in text
+    assert "5 bank questions answered, average 2.0/10" in text
+
+
+def test_generated_questions_on_a_bank_topic_stay_out_of_its_trend() -> None:
+    """Only the topic's bank questions are compared; a later notes question never counts as the latest."""
+    bank = small_bank()
+    history = [
+        session(1, 0, [scored(bank, "rag-a", 3.0), scored(bank, "rag-b", 3.0)]),
+        session(2, 2, [scored(bank, "rag-c", 4.0), _notes_question("notes-x", 0.0, topic="rag", title="RAG")]),
+        session(3, 4, [_notes_question("notes-y", 10.0, topic="rag", title="RAG")]),
+    ]
+    report = progress_report(history, bank)
+    [rag] = report.topics
+    assert (rag.sessions, rag.questions, rag.latest, rag.latest_questions, rag.earlier_questions) == (2, 3, 4.0, 1, 2)
+    assert rag.trend == pytest.approx(1.0) and rag.direction == "improving"
+    assert report.notes is not None and (report.notes.questions, report.notes.sessions, report.notes.latest) == (2, 2, 10.0)
+    weak = next(p for p in report.weakest_points if p.question_id == "notes-x")
+    assert weak.generated and not weak.in_bank
+    console = Console(record=True, width=120)
+    render_progress(console, report)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if "A key sentence of my notes (notes-x)" in line)
+    assert "from your notes" in row
+    text = " ".join(text.split())
+    assert "Notes drills: 2 questions from your notes in 2 interviews, mean 5.0/10, latest 10.0/10" in text
+
+
+def test_the_overall_trend_weighs_each_topic_by_its_thinner_side() -> None:
+    """A +6 on one question against one weighs less than a -1 on five against five."""
+    bank = small_bank()
+    history = [
+        session(1, 0, [scored(bank, "rag-a", 2.0)] + [scored(bank, q, 8.0) for q in ("st-a", "st-b", "st-c", "st-a", "st-b")]),
+        session(2, 2, [scored(bank, "rag-b", 8.0)] + [scored(bank, q, 7.0) for q in ("st-a", "st-b", "st-c", "st-a", "st-b")]),
+    ]
+    report = progress_report(history, bank)
+    topics = {t.topic: t for t in report.topics}
+    assert topics["rag"].trend == pytest.approx(6.0) and topics["stats"].trend == pytest.approx(-1.0)
+    expected = (6.0 * comparison_weight(1, 1) - 1.0 * comparison_weight(5, 5)) / (comparison_weight(1, 1) + comparison_weight(5, 5))
+    assert report.trend == pytest.approx(round(expected, 2)) and report.direction == "steady"
+    assert (report.trend_topics, report.trend_latest_questions, report.trend_earlier_questions) == (2, 6, 6)
 
 
 def test_sessions_without_grades_and_skips_without_a_grade() -> None:
@@ -251,8 +333,8 @@ def test_sessions_without_grades_and_skips_without_a_grade() -> None:
     ]
     report = progress_report(history, bank)
     assert (report.sessions, report.graded_sessions, report.questions_answered) == (3, 1, 2)
-    assert report.overall_mean == 4.0 and report.first_average == report.latest_average == 4.0
-    assert report.direction == "new"
+    assert report.overall_mean == 4.0
+    assert report.direction == "new" and report.trend is None and report.trend_topics == 0
     stats = next(t for t in report.topics if t.topic == "stats")
     assert stats.series[0][1] == 0.0 and stats.questions == 1
     skipped_points = {p.point_id: p for p in report.weakest_points if p.question_id == "st-a"}
@@ -385,7 +467,7 @@ def test_render_progress_shows_the_tables_and_the_drill_command() -> None:
     console = Console(record=True, width=120)
     render_progress(console, report)
     text = console.export_text()
-    for expected in ("By topic", "Sessions", "Latest", "Best", "Trend", "RAG", "Statistics",
+    for expected in ("By topic", "Sessions", "Latest", "Trend", "RAG", "Statistics",
                      "Points you keep losing credit on", "Attempts", "Mean credit", "rag-a point chunking",
                      "rag.md > Chunking", "missed", "Practise next", "weakest topic: RAG (0.0/10)"):
         assert expected in text, expected
@@ -405,6 +487,67 @@ def test_render_progress_without_a_graded_answer() -> None:
     render_progress(console, report)
     text = console.export_text()
     assert "no graded answer yet" in text and "By topic" not in text
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def _all(verdict: str):
+    return lambda question, answer: {p.id: verdict for p in question.points}
+
+
+async def _record(store: Store, bank: RubricBank, verdict: str, options, start: datetime) -> None:
+    """One finished interview in the CLI's store, every point graded ``verdict``."""
+    from interviewer.domain import Turn
+
+    interviewer = Interviewer(bank, ScriptedEngine(rule=_all(verdict), name="offline", model=None), store)
+    session_, _ = await interviewer.start(user_key="tester", channel="repl", options=options, session_key=f"k{start:%s}")
+    for _ in range(options.questions):
+        await interviewer.handle(Turn(session_key=session_.session_key, user_key="tester", text="An answer in a few words."))
+    backdate(store, session_.id, start)
+
+
+def _notes_bank() -> RubricBank:
+    """What ``practice --notes`` builds: generated questions under the topic "notes"."""
+    bank = RubricBank()
+    question = Question(id="notes-attention-1a2b", text="Explain attention.", difficulty=2, topic="notes", generated=True,
+                        points=[RubricPoint(id="p1", text="Attention weighs tokens by similarity.", weight=1.0,
+                                                    follow_up="And the weights?", hint="Think of similarity.")])
+    bank.add(RubricFile(version=1, topic="notes", title="Your notes", questions=[question]), Path("notes"))
+    return bank
+
+
+async def test_the_progress_command_keeps_notes_apart_and_shows_counts(isolated_data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from interviewer.cli import main as cli
+    from interviewer.domain import SessionOptions
+
+    def progress(width: int) -> str:
+        result = CliRunner().invoke(cli.app, ["progress"], env={"COLUMNS": str(width)})
+        assert result.exception is None, result.output
+        assert all(len(line) <= width for line in result.output.splitlines())
+        return result.output
+
+    bank = RubricBank.load()
+    store = Store(f"sqlite:///{isolated_data_dir / 'interviewer.db'}")
+    try:
+        await _record(store, bank, "missed", SessionOptions(topics=["rag"], questions=5, max_follow_ups=0), T0)
+        await _record(store, _notes_bank(), "covered", SessionOptions(questions=1, max_follow_ups=0), T0 + timedelta(days=1))
+        shown = " ".join(progress(100).split())
+        assert "improving" not in shown and "Trend: none yet" in shown
+        assert "5 bank questions answered, average 0.0/10" in shown
+        assert "Notes drills: 1 question from your notes in 1 interview, mean 10.0/10" in shown
+        table = shown[shown.index("By topic"):shown.index("Points you keep")]
+        assert "Retrieval-augmented" in table and "notes" not in table.lower()
+        # one more bank question on the topic: a real trend, visibly over 1 question against 5
+        await _record(store, bank, "covered", SessionOptions(topics=["rag"], questions=1, max_follow_ups=0), T0 + timedelta(days=2))
+        for width in (80, 120):
+            shown = " ".join(progress(width).split())
+            assert "Trend ↑ +10.0 improving on 1 topic: 1 question in its latest interview vs 5 before" in shown
+            assert "1 vs 5 Qs" in shown
+    finally:
+        store.close()
 
 
 # --- a history recorded through the real core ---------------------------------------------------

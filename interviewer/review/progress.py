@@ -2,6 +2,9 @@
 
 Pure functions over a user's ``SessionRecord``s and the bank: nothing here reads the store or
 calls a model, so the report is the same every time it is computed from the same history.
+Trends compare like with like: per bank topic, over question scores, so a one-question drill is
+never set against a five-question interview; questions generated from the candidate's notes are
+not a bank topic and are summed up apart (``NotesProgress``).
 The definitions (scores, trend, weakest points, suggestions) are in ``docs/progress.md``.
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 from rich import box
@@ -34,17 +37,34 @@ SuggestionSource = Literal["weak_point", "weak_topic", "revisit", "new_topic", "
 
 
 class TopicProgress(BaseModel):
+    """One bank topic; questions generated from notes are never counted here."""
+
     topic: str
     title: str
-    sessions: int = Field(description="Sessions with at least one answered question on the topic.")
-    questions: int = Field(description="Questions answered on the topic, over all sessions.")
+    sessions: int = Field(description="Sessions with at least one answered bank question on the topic.")
+    questions: int = Field(description="Bank questions answered on the topic, over all sessions.")
     series: list[tuple[datetime, float]] = Field(description="(session start, mean score), oldest first.")
     mean: float = Field(description="Mean of every answered question's score on the topic.")
     first: float
-    latest: float
+    latest: float = Field(description="Mean score of the topic's questions in its latest session.")
     best: float
-    trend: float | None = Field(description="Latest session mean minus the mean of the earlier session means.")
+    latest_questions: int = Field(description="Questions on the topic in its latest session: what `latest` is over.")
+    earlier_questions: int = Field(description="Questions on the topic in the earlier sessions.")
+    trend: float | None = Field(
+        description="Mean of the latest session's questions minus the mean of every earlier question on the topic; "
+                    "null with one session."
+    )
     direction: Direction
+
+
+class NotesProgress(BaseModel):
+    """Questions generated from the candidate's own notes: not a bank topic, so kept out of topics and trends."""
+
+    questions: int = Field(description="Answered questions generated from notes.")
+    sessions: int = Field(description="Sessions with at least one of them.")
+    mean: float = Field(description="Mean score of those questions.")
+    latest: float = Field(description="Mean score of those questions in the latest such session.")
+    latest_at: datetime
 
 
 class PointProgress(BaseModel):
@@ -87,16 +107,23 @@ class Suggestion(BaseModel):
 class ProgressReport(BaseModel):
     user: str | None = None
     sessions: int = 0
-    graded_sessions: int = 0
-    questions_answered: int = 0
-    overall_mean: float | None = None
-    first_average: float | None = None
-    latest_average: float | None = None
+    graded_sessions: int = Field(default=0, description="Sessions with at least one answered question (bank or notes).")
+    questions_answered: int = Field(default=0, description="Answered questions, bank and notes.")
+    bank_questions: int = Field(default=0, description="Answered bank questions: what `overall_mean` and the trends are over.")
+    overall_mean: float | None = Field(default=None, description="Mean score of every answered bank question.")
     first_at: datetime | None = None
     latest_at: datetime | None = None
-    trend: float | None = None
+    trend: float | None = Field(
+        default=None,
+        description="The topics' trends averaged, each weighed by latest*earlier/(latest+earlier) of its question counts; "
+                    "null when no topic has 2 sessions.",
+    )
     direction: Direction = "new"
-    topics: list[TopicProgress] = Field(default_factory=list, description="Weakest (lowest latest mean) first.")
+    trend_topics: int = Field(default=0, description="Topics with a trend (2 sessions or more): what `trend` is over.")
+    trend_latest_questions: int = Field(default=0, description="Questions of those topics in their latest sessions.")
+    trend_earlier_questions: int = Field(default=0, description="Questions of those topics in their earlier sessions.")
+    topics: list[TopicProgress] = Field(default_factory=list, description="Bank topics, weakest (lowest latest mean) first.")
+    notes: NotesProgress | None = Field(default=None, description="Questions generated from notes, apart from the topics.")
     weakest_points: list[PointProgress] = Field(default_factory=list)
     suggested: list[Suggestion] = Field(default_factory=list)
     drill_command: str = DRILL_COMMAND
@@ -121,16 +148,54 @@ def _r(value: float) -> float:
     return round(value, 2)
 
 
-def trend_of(series: list[float]) -> tuple[float | None, Direction]:
-    """(latest - mean of the earlier values, direction) of a series, oldest first."""
-    if len(series) < 2:
-        return None, "new"
-    trend = _r(series[-1] - _mean(series[:-1]))
+def _direction(trend: float) -> Direction:
     if trend >= TREND_THRESHOLD:
-        return trend, "improving"
+        return "improving"
     if trend <= -TREND_THRESHOLD:
-        return trend, "slipping"
-    return trend, "steady"
+        return "slipping"
+    return "steady"
+
+
+def trend_of(latest: list[float], earlier: list[float]) -> tuple[float | None, Direction]:
+    """(mean of the latest scores - mean of the earlier scores, direction), question by question.
+
+    Each question weighs the same, so one question in a session counts once, not as much as five.
+    """
+    if not latest or not earlier:
+        return None, "new"
+    trend = _r(_mean(latest) - _mean(earlier))
+    return trend, _direction(trend)
+
+
+def comparison_weight(latest: int, earlier: int) -> float:
+    """How much a topic's trend counts overall: latest * earlier / (latest + earlier) questions.
+
+    A difference of two means is only as solid as its thinner side (its variance goes as
+    1/latest + 1/earlier): 1 question against 4 weighs 0.8, 5 against 5 weighs 2.5.
+    """
+    return latest * earlier / (latest + earlier) if latest and earlier else 0.0
+
+
+class OverallTrend(NamedTuple):
+    trend: float | None
+    direction: Direction
+    topics: int
+    latest_questions: int
+    earlier_questions: int
+
+
+def overall_trend(topics: list[TopicProgress]) -> OverallTrend:
+    """The topics' own trends, weighed by ``comparison_weight``, and what they are over.
+
+    Only a topic against itself is a like-with-like comparison; a session mean mixes topics and sizes.
+    """
+    weighed = [(t.trend, comparison_weight(t.latest_questions, t.earlier_questions), t) for t in topics if t.trend is not None]
+    total = sum(w for _, w, _ in weighed)
+    if not total:
+        return OverallTrend(None, "new", 0, 0, 0)
+    trend = _r(sum(tr * w for tr, w, _ in weighed) / total)
+    return OverallTrend(trend, _direction(trend), len(weighed), sum(t.latest_questions for *_, t in weighed),
+                        sum(t.earlier_questions for *_, t in weighed))
 
 
 def _score(q: QuestionRecord) -> float | None:
@@ -149,63 +214,75 @@ def progress_report(records: list[SessionRecord], bank: RubricBank, *, suggest: 
     ordered = _ordered(records)
     if not ordered:
         return ProgressReport()
-    session_means: list[tuple[datetime, float]] = []
-    all_scores: list[float] = []
-    for record in ordered:
-        scores = [s for q in record.questions if (s := _score(q)) is not None]
-        all_scores.extend(scores)
-        if scores:
-            session_means.append((_aware(record.started_at), _mean(scores)))
-    trend, direction = trend_of([m for _, m in session_means])
+    answered = [[q for q in r.questions if _score(q) is not None] for r in ordered]
+    bank_scores = [s for qs in answered for q in qs if not q.generated and (s := _score(q)) is not None]
     topics = _topics(ordered, bank)
+    overall = overall_trend(topics)
     weakest = _weakest_points(ordered, bank)
-    suggested = _suggest(ordered, bank, topics, weakest, suggest) if all_scores and suggest > 0 else []
+    suggested = _suggest(ordered, bank, topics, weakest, suggest) if any(answered) and suggest > 0 else []
     return ProgressReport(
         user=ordered[-1].user,
         sessions=len(ordered),
-        graded_sessions=len(session_means),
-        questions_answered=len(all_scores),
-        overall_mean=_r(_mean(all_scores)) if all_scores else None,
-        first_average=_r(session_means[0][1]) if session_means else None,
-        latest_average=_r(session_means[-1][1]) if session_means else None,
+        graded_sessions=sum(1 for qs in answered if qs),
+        questions_answered=sum(len(qs) for qs in answered),
+        bank_questions=len(bank_scores),
+        overall_mean=_r(_mean(bank_scores)) if bank_scores else None,
         first_at=_aware(ordered[0].started_at),
         latest_at=_aware(ordered[-1].started_at),
-        trend=trend,
-        direction=direction,
+        trend=overall.trend,
+        direction=overall.direction,
+        trend_topics=overall.topics,
+        trend_latest_questions=overall.latest_questions,
+        trend_earlier_questions=overall.earlier_questions,
         topics=topics,
+        notes=_notes(ordered),
         weakest_points=weakest,
         suggested=suggested,
     )
 
 
 def _topics(ordered: list[SessionRecord], bank: RubricBank) -> list[TopicProgress]:
+    """Bank questions only, grouped by topic then session: the unit every trend is over."""
     titles = bank.topics
-    series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    every: dict[str, list[float]] = defaultdict(list)
+    sessions: dict[str, list[tuple[datetime, list[float]]]] = defaultdict(list)
     seen_titles: dict[str, str] = {}
     for record in ordered:
         per_topic: dict[str, list[float]] = defaultdict(list)
         for q in record.questions:
             score = _score(q)
-            if score is None:
+            if score is None or q.generated:
                 continue
             per_topic[q.topic].append(score)
             seen_titles.setdefault(q.topic, q.topic_title)
         for topic, scores in per_topic.items():
-            series[topic].append((_aware(record.started_at), _r(_mean(scores))))
-            every[topic].extend(scores)
+            sessions[topic].append((_aware(record.started_at), scores))
     out = []
-    for topic, points in series.items():
+    for topic, runs in sessions.items():
+        points = [(when, _r(_mean(scores))) for when, scores in runs]
         values = [v for _, v in points]
-        trend, direction = trend_of(values)
+        every = [s for _, scores in runs for s in scores]
+        latest, earlier = runs[-1][1], [s for _, scores in runs[:-1] for s in scores]
+        trend, direction = trend_of(latest, earlier)
         out.append(
             TopicProgress(
                 topic=topic, title=titles.get(topic) or seen_titles.get(topic) or topic or "(no topic)",
-                sessions=len(points), questions=len(every[topic]), series=points, mean=_r(_mean(every[topic])),
-                first=values[0], latest=values[-1], best=max(values), trend=trend, direction=direction,
+                sessions=len(points), questions=len(every), series=points, mean=_r(_mean(every)),
+                first=values[0], latest=values[-1], best=max(values), latest_questions=len(latest),
+                earlier_questions=len(earlier), trend=trend, direction=direction,
             )
         )
     return sorted(out, key=lambda t: (t.latest, t.mean, t.topic))
+
+
+def _notes(ordered: list[SessionRecord]) -> NotesProgress | None:
+    """The questions generated from notes, summed up apart: they are not a topic of the bank."""
+    runs = [(_aware(r.started_at), scores) for r in ordered
+            if (scores := [s for q in r.questions if q.generated and (s := _score(q)) is not None])]
+    if not runs:
+        return None
+    every = [s for _, scores in runs for s in scores]
+    return NotesProgress(questions=len(every), sessions=len(runs), mean=_r(_mean(every)),
+                         latest=_r(_mean(runs[-1][1])), latest_at=runs[-1][0])
 
 
 def _weakest_points(ordered: list[SessionRecord], bank: RubricBank) -> list[PointProgress]:
@@ -403,44 +480,85 @@ def _trend_cell(trend: float | None, direction: Direction) -> str:
     return f"[{colour}]{arrow} {trend:+.1f} {direction}[/{colour}]"
 
 
+def _topic_trend_cell(topic: TopicProgress) -> str:
+    """'↑ +3.0 · 1 vs 4 Qs': the direction without its word (the arrow says it) and the counts, so a trend
+    from one question looks as thin as it is."""
+    if topic.trend is None:
+        return "[cyan]new[/cyan]"
+    arrow, colour = _ARROWS[topic.direction]
+    return f"[{colour}]{arrow} {topic.trend:+.1f}[/{colour}] [dim]· {topic.latest_questions} vs {topic.earlier_questions} Qs[/dim]"
+
+
+def _overall_line(report: ProgressReport) -> str | None:
+    """The overall trend with what it is over, or why there is none yet (None: nothing to say)."""
+    if report.trend is not None:
+        its = "its latest interview" if report.trend_topics == 1 else "their latest interviews"
+        return (f"Trend {_trend_cell(report.trend, report.direction)} on {plural(report.trend_topics, 'topic')}: "
+                f"{plural(report.trend_latest_questions, 'question')} in {its} vs {report.trend_earlier_questions} before")
+    if report.graded_sessions > 1 and report.topics:
+        return "Trend: [cyan]none yet[/cyan] (a topic needs answers in 2 interviews to be compared with itself)"
+    return None
+
+
+def _notes_line(notes: NotesProgress) -> str:
+    over = plural(notes.sessions, "interview")
+    latest = f", latest {notes.latest:.1f}/10" if notes.sessions > 1 else ""
+    return (f"Notes drills: {plural(notes.questions, 'question')} from your notes in {over}, "
+            f"mean {notes.mean:.1f}/10{latest} [dim](not a bank topic: left out of topics and trend)[/dim]")
+
+
 def render_progress(console: Console, report: ProgressReport, *, points: int = 10) -> None:
     """The ``interviewer progress`` view: topics, weakest points, the suggested practice set."""
     if report.empty:
         console.print("No interviews yet: start one with 'interviewer practice', then come back here to see your progress.")
         return
     s = "s" if report.sessions != 1 else ""
-    if report.questions_answered == 0 or report.overall_mean is None:
+    if report.questions_answered == 0:
         console.print(f"{report.sessions} interview{s}, but no graded answer yet: answer a few questions with 'interviewer practice'.")
         return
     span = f"{report.first_at:%Y-%m-%d}" if report.first_at == report.latest_at else f"{report.first_at:%Y-%m-%d} to {report.latest_at:%Y-%m-%d}"
     who = f" of {escape(report.user)}" if report.user else ""
-    console.print(f"[bold]Progress{who}[/bold]: {report.sessions} interview{s} ({span}), "
-                  f"{plural(report.questions_answered, 'question')} answered, "
-                  f"average [bold]{report.overall_mean:.1f}/10[/bold]")
-    if report.graded_sessions > 1 and report.first_average is not None and report.latest_average is not None:
-        console.print(f"First interview {report.first_average:.1f}/10, latest {report.latest_average:.1f}/10 · {_trend_cell(report.trend, report.direction)}")
+    if report.overall_mean is None:
+        answered = "no bank question answered yet"
+    else:
+        kind = "bank question" if report.notes else "question"
+        answered = f"{plural(report.bank_questions, kind)} answered, average [bold]{report.overall_mean:.1f}/10[/bold]"
+    console.print(f"[bold]Progress{who}[/bold]: {report.sessions} interview{s} ({span}), {answered}")
+    overall = _overall_line(report)
+    if overall:
+        console.print(overall)
+    if report.notes:
+        console.print(_notes_line(report.notes))
 
-    topics = Table(title="By topic (weakest first)", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in (("Topic", "left"), ("Sessions", "right"), ("Qs", "right"), ("Latest", "right"),
-                          ("Best", "right"), ("Trend", "left"), ("History", "left")):
-        topics.add_column(name, justify=justify, no_wrap=name != "Topic")  # type: ignore[arg-type]
-    for t in report.topics:
-        topics.add_row(escape(t.title), str(t.sessions), str(t.questions), f"{t.latest:.1f}", f"{t.best:.1f}",
-                       _trend_cell(t.trend, t.direction), sparkline([v for _, v in t.series]))
-    console.print(topics)
+    if report.topics:
+        topics = Table(title="By topic (weakest first)", box=box.SIMPLE_HEAD, pad_edge=False,
+                       caption="Trend: latest interview vs the earlier ones (questions on each side)", caption_justify="left")
+        # no "Best" column: the best session mean is often the one with the fewest questions
+        topics.add_column("Topic", min_width=10, overflow="fold")
+        for name, justify in (("Sessions", "right"), ("Qs", "right"), ("Latest", "right"), ("Trend", "left"), ("History", "left")):
+            topics.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for t in report.topics:
+            topics.add_row(escape(t.title), str(t.sessions), str(t.questions), f"{t.latest:.1f}",
+                           _topic_trend_cell(t), sparkline([v for _, v in t.series]))
+        console.print(topics)
 
     if report.weakest_points:
+        # narrow: no topic column (the "Read" citation names the file and section), so words are not cut
+        wide = console.width >= 110
         weak = Table(title="Points you keep losing credit on", box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
         weak.add_column("Point", ratio=5, overflow="fold")
-        weak.add_column("Topic", ratio=3, overflow="fold")
-        weak.add_column("Attempts", justify="right", no_wrap=True)
-        weak.add_column("Mean credit", justify="right", no_wrap=True)
+        if wide:
+            weak.add_column("Topic", ratio=3, overflow="fold")
+        weak.add_column("Attempts" if wide else "Tries", justify="right", no_wrap=True)
+        weak.add_column("Mean credit" if wide else "Credit", justify="right", no_wrap=True)
         weak.add_column("Last", no_wrap=True)
         weak.add_column("Read", ratio=3, overflow="fold")
         for p in report.weakest_points[:points]:
             style = BAND_COLOUR[VERDICT_BAND[p.last_verdict]]
-            weak.add_row(f"{escape(_short(p.text, 80))} [dim]({escape(p.question_id)})[/dim]", escape(p.topic_title),
-                         str(p.attempts), f"{p.mean_credit:.0%}", f"[{style}]{p.last_verdict}[/{style}]", escape(p.cite or "-"))
+            topic = "[dim]from your notes[/dim]" if p.generated else escape(p.topic_title)
+            cells = [f"{escape(_short(p.text, 80))} [dim]({escape(p.question_id)})[/dim]", *([topic] if wide else []),
+                     str(p.attempts), f"{p.mean_credit:.0%}", f"[{style}]{p.last_verdict}[/{style}]", escape(p.cite or "-")]
+            weak.add_row(*cells)
         console.print(weak)
         if len(report.weakest_points) > points:
             console.print(f"[dim]… and {len(report.weakest_points) - points} more.[/dim]")
