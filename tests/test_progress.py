@@ -23,10 +23,9 @@ from interviewer.review.progress import (
     comparison_weight,
     point_reason,
     progress_report,
-    render_progress,
-    sparkline,
     trend_of,
 )
+from interviewer.review.progress_view import render_progress, sparkline
 from interviewer.rubrics import RubricBank
 from interviewer.storage.store import Store
 from interviewer.testing import ScriptedEngine

@@ -202,7 +202,8 @@ def progress(
 ) -> None:
     """Your trend per topic, the rubric points you keep missing, and what to practise next."""
     from interviewer.interview.records import load_records
-    from interviewer.review.progress import progress_report, render_progress
+    from interviewer.review.progress import progress_report
+    from interviewer.review.progress_view import render_progress
 
     settings, store, bank = _open(user)
     records = load_records(store, bank, user=settings.user)
