@@ -1,7 +1,8 @@
 """Retrieval quality on the bank (question -> cited section) for each retriever, and ingest speed.
 
 Prints recall@1, recall@5 and MRR for hybrid (RRF, the default, and convex score fusion), vector-only and
-BM25-only retrieval over the packaged study notes. Targets: recall@5 >= 0.95, MRR >= 0.8,
+BM25-only retrieval over the packaged study notes, and for hybrid behind the relevance floor that
+`interviewer search` applies (bench/relevance_floor.py measures what the floor cuts). Targets: recall@5 >= 0.95, MRR >= 0.8,
 hybrid MRR above both single retrievers.
 
 With --corpus-mb N it also builds an N MB folder of mixed files (Markdown, text, HTML, PDF)
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from interviewer.knowledge.chroma import make_client
 from interviewer.knowledge.index import KnowledgeBase, ensure_material
+from interviewer.knowledge.relevance import RELEVANCE_FLOOR
 from interviewer.rubrics import RubricBank, packaged_material_dir
 
 from harness.retrieval_eval import retrieval_quality
@@ -34,9 +36,10 @@ def quality() -> None:
         print(f"indexed the study notes: {report.chunks} chunks from {report.added} files "
               f"in {report.seconds:.1f} s ({report.chunks_per_second:.0f} chunks/s)")
         bank = RubricBank.load()
-        for label, mode, fusion in (("hybrid (RRF)", "hybrid", "rrf"), ("hybrid (convex)", "hybrid", "convex"),
-                                    ("vector only", "vector", "rrf"), ("BM25 only", "bm25", "rrf")):
-            s = retrieval_quality(kb, bank, mode=mode, fusion=fusion)
+        for label, mode, fusion, floor in (("hybrid (RRF)", "hybrid", "rrf", None), ("hybrid (convex)", "hybrid", "convex", None),
+                                           ("vector only", "vector", "rrf", None), ("BM25 only", "bm25", "rrf", None),
+                                           ("hybrid + floor", "hybrid", "rrf", RELEVANCE_FLOOR)):
+            s = retrieval_quality(kb, bank, mode=mode, fusion=fusion, floor=floor)
             print(f"{label:16s} questions {s.queries}  recall@1 {s.recall_at_1:.3f}  recall@5 {s.recall_at_5:.3f}  "
                   f"MRR {s.mrr:.3f}   (primary section: recall@5 {s.primary_recall_at_5:.3f}, MRR {s.primary_mrr:.3f})")
 

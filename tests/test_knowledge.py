@@ -181,6 +181,22 @@ def test_hybrid_search_finds_exact_terms_and_paraphrases(kb: KnowledgeBase, corp
     assert kb.search("", k=3) == []
 
 
+def test_the_relevance_floor_drops_off_topic_chunks_and_keeps_relevant_ones(kb: KnowledgeBase, corpus: Path) -> None:
+    """Issue 28: an off-topic query listed the least bad chunks (all at a fused score ~0.015)."""
+    from interviewer.knowledge.relevance import RELEVANCE_FLOOR
+
+    kb.ingest([corpus])
+    for query in ("banana bread recipe", "knitting a scarf for beginners"):
+        assert kb.search(query, k=5)                                  # without a floor: whatever ranks first
+        for mode in ("hybrid", "vector", "bm25"):
+            assert kb.search(query, k=5, mode=mode, floor=RELEVANCE_FLOOR) == [], (query, mode)
+    exact = kb.search("efSearch", k=5, floor=RELEVANCE_FLOOR)           # a rare term the embedding does not know
+    assert exact[0].citation == "page.html > HNSW graphs" and exact[0].terms == 1.0
+    paraphrase = kb.search("per-weight adaptive step sizes", k=5, floor=RELEVANCE_FLOOR)
+    assert paraphrase[0].citation == "optimisers.md > Adam" and paraphrase[0].cosine is not None
+    assert kb.search("efSearch", k=1, mode="bm25", floor=RELEVANCE_FLOOR)[0].citation == "page.html > HNSW graphs"
+
+
 def test_chromas_default_embedding_function_is_never_used(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import chromadb.api.types as chroma_types
     from chromadb.utils.embedding_functions import onnx_mini_lm_l6_v2
@@ -272,6 +288,23 @@ def test_bank_questions_retrieve_the_sections_they_cite(material_kb: KnowledgeBa
     assert hybrid.mrr >= 0.8 and hybrid.primary_mrr >= 0.8
     assert hybrid.mrr > vector.mrr and hybrid.mrr > bm25.mrr
     assert hybrid.primary_mrr > vector.primary_mrr and hybrid.primary_mrr > bm25.primary_mrr
+
+
+def test_the_relevance_floor_keeps_the_bank_recall_and_cuts_off_topic_queries(material_kb: KnowledgeBase) -> None:
+    """The floor's measurement (bench/relevance_floor.py) in short: the bank's questions still
+    find their sections, and queries the notes do not answer find nothing."""
+    import yaml
+
+    from harness.retrieval_eval import retrieval_quality
+    from interviewer.knowledge.relevance import RELEVANCE_FLOOR
+    from interviewer.rubrics import RubricBank
+
+    bank = RubricBank.load()
+    floored = retrieval_quality(material_kb, bank, floor=RELEVANCE_FLOOR)
+    assert floored.recall_at_5 >= retrieval_quality(material_kb, bank).recall_at_5 >= 0.95
+    queries = yaml.safe_load((Path(__file__).parents[1] / "bench" / "data" / "search_relevance.yaml").read_text(encoding="utf-8"))
+    shown = {q: [h.citation for h in material_kb.search(q, k=5, floor=RELEVANCE_FLOOR)] for q in queries["off_topic"]}
+    assert not any(shown.values()), {q: c for q, c in shown.items() if c}
 
 
 def test_material_reindex_is_a_no_op(material_kb: KnowledgeBase) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,37 @@ class Document:
 
 def file_kind(path: Path) -> str | None:
     return SUPPORTED.get(path.suffix.lower())
+
+
+def iter_files(paths: Iterable[Path], problems: list[tuple[str, str]]) -> Iterator[tuple[Path, Path]]:
+    """(file, root) pairs under the given files and folders; missing paths become problems.
+
+    Inside a folder, a link that leads out of it is not followed: ``notes/x.md -> /etc/shadow``
+    would put a private file into search results and, with an LLM engine, into prompts. A file
+    named on the command line is the user's own choice and is read wherever it points."""
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_file():
+            yield path, path.parent
+        elif path.is_dir():
+            inside = path.resolve()
+            for found in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                if not found.resolve().is_relative_to(inside):
+                    problems.append((str(found), f"a link to a file outside {path}: not followed"))
+                elif file_kind(found) is None:
+                    problems.append((str(found), "unsupported file type"))
+                else:
+                    yield found, path
+        else:
+            problems.append((str(path), "no such file or folder"))
+
+
+def relative_source(path: Path, root: Path) -> str:
+    """How citations name a file: its path under the folder it was found in, else its name."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def read_document(path: Path, source: str) -> Document:

@@ -19,7 +19,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,9 +27,10 @@ from typing import Any, Literal
 import numpy as np
 
 from interviewer.knowledge.chroma import MiniLMEmbeddingFunction
-from interviewer.knowledge.chunking import chunk_document
-from interviewer.knowledge.documents import DocumentError, file_kind, read_document
+from interviewer.knowledge.chunking import Chunk, chunk_document
+from interviewer.knowledge.documents import Document, DocumentError, iter_files, read_document, relative_source
 from interviewer.knowledge.errors import KnowledgeError
+from interviewer.knowledge.relevance import RelevanceFloor
 from interviewer.text import STOP_WORDS
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class Hit:
     heading_path: str
     topic: str
     score: float
+    cosine: float | None = None  # similarity to the query, when the vector retriever ranked this chunk
+    terms: float | None = None  # share of the query's terms the chunk contains, when any (and BM25 was asked)
 
     @property
     def citation(self) -> str:
@@ -83,27 +86,13 @@ class IngestReport:
         return self.chunks / self.seconds if self.seconds > 0 else 0.0
 
 
-def iter_files(paths: Iterable[Path], problems: list[tuple[str, str]]) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs under the given files and folders; missing paths become problems.
+@dataclass
+class _FilePlan:
+    """A file read and chunked, waiting to be written, and what was stored of it (to replace)."""
 
-    Inside a folder, a link that leads out of it is not followed: ``notes/x.md -> /etc/shadow``
-    would put a private file into search results and, with an LLM engine, into prompts. A file
-    named on the command line is the user's own choice and is read wherever it points."""
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_file():
-            yield path, path.parent
-        elif path.is_dir():
-            inside = path.resolve()
-            for found in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                if not found.resolve().is_relative_to(inside):
-                    problems.append((str(found), f"a link to a file outside {path}: not followed"))
-                elif file_kind(found) is None:
-                    problems.append((str(found), "unsupported file type"))
-                else:
-                    yield found, path
-        else:
-            problems.append((str(path), "no such file or folder"))
+    document: Document
+    chunks: list[Chunk]
+    existing: dict  # Chroma's "ids" and "metadatas" of the file's stored chunks
 
 
 def topic_of(source: str) -> str:
@@ -139,10 +128,15 @@ class KnowledgeBase:
         progress: Callable[[str, int], None] | None = None,
         origin: str = "user",
         on_chunks: Callable[[str, int, int], None] | None = None,
+        on_plan: Callable[[int, int, int], None] | None = None,
     ) -> IngestReport:
-        """Index files and folders; ``progress(path, chunks)`` is called after each file, and
-        ``on_chunks(path, written, total)`` after each batch of a file's chunks (a long file shows
-        it is moving).
+        """Index files and folders.
+
+        Every file is read and chunked first, so that a progress bar knows the whole amount of
+        work: ``on_plan(read, files, chunks)`` after each file is read (files read so far, files
+        in all, chunks to write so far; the last call gives the total). Then the chunks are
+        embedded and written: ``on_chunks(path, written, total)`` after each batch of a file's
+        chunks, and ``progress(path, chunks)`` after each file (chunks written so far).
 
         ``origin`` tags the chunks ("packaged" for our notes, "user" for a candidate's files) so
         that pruning one never removes the other from a shared collection.
@@ -151,13 +145,23 @@ class KnowledgeBase:
         report = IngestReport()
         paths = [Path(p).expanduser() for p in paths]
         try:
-            for path, root in list(iter_files(paths, report.problems)):
-                source = _relative_source(path, root)
+            found = list(iter_files(paths, report.problems))
+            plans: list[tuple[Path, _FilePlan | None]] = []
+            to_write = 0
+            for path, root in found:
                 report.files += 1
                 try:
-                    self._ingest_file(path, source, report, origin, on_chunks)
+                    plan = self._plan_file(path, relative_source(path, root), report)
                 except DocumentError as exc:
                     report.problems.append((str(path), str(exc)))
+                    plan = None
+                plans.append((path, plan))
+                to_write += len(plan.chunks) if plan else 0
+                if on_plan:
+                    on_plan(len(plans), len(found), to_write)
+            for path, plan in plans:
+                if plan is not None:
+                    self._write_file(plan, report, origin, on_chunks)
                 if progress:
                     progress(str(path), report.chunks)
             if prune:
@@ -167,9 +171,8 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(
-        self, path: Path, source: str, report: IngestReport, origin: str, on_chunks: Callable[[str, int, int], None] | None = None,
-    ) -> None:
+    def _plan_file(self, path: Path, source: str, report: IngestReport) -> _FilePlan | None:
+        """The chunks a file needs written, or None when it is indexed already (``report.unchanged``)."""
         try:
             file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
@@ -181,12 +184,18 @@ class KnowledgeBase:
             if stale:  # an interrupted replace left the previous version's chunks behind
                 self.collection.delete(ids=stale)
             report.unchanged += 1
-            return
+            return None
         document = read_document(path, source)
         chunks = chunk_document(document)
         if not chunks:
             raise DocumentError("no text to index")
-        topic = topic_of(source)
+        return _FilePlan(document, chunks, existing)
+
+    def _write_file(
+        self, plan: _FilePlan, report: IngestReport, origin: str, on_chunks: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        document, chunks = plan.document, plan.chunks
+        topic = topic_of(chunks[0].source)
         for start in range(0, len(chunks), self.batch_size):
             batch = chunks[start : start + self.batch_size]
             self.collection.upsert(  # upsert: a file cut short mid-way is simply completed
@@ -203,18 +212,18 @@ class KnowledgeBase:
                         "file_hash": document.file_hash,
                         "chunk_count": len(chunks),  # a file is complete only with all of them
                         "origin": origin,
-                        "path": str(path.resolve()),  # where it was read: what --prune may drop
+                        "path": str(document.path.resolve()),  # where it was read: what --prune may drop
                     }
                     for c in batch
                 ],
             )
             if on_chunks:
-                on_chunks(str(path), start + len(batch), len(chunks))
+                on_chunks(str(document.path), start + len(batch), len(chunks))
         new_ids = {c.id for c in chunks}
-        leftovers = [i for i in existing["ids"] if i not in new_ids]
+        leftovers = [i for i in plan.existing["ids"] if i not in new_ids]
         if leftovers:
             self.collection.delete(ids=leftovers)
-        if any(m.get("file_hash") != file_hash for m in existing["metadatas"] or []):
+        if any(m.get("file_hash") != document.file_hash for m in plan.existing["metadatas"] or []):
             report.replaced += 1
         else:
             report.added += 1
@@ -284,28 +293,40 @@ class KnowledgeBase:
         fusion: Fusion = "rrf",
         topic: str | None = None,
         source: str | None = None,
+        floor: RelevanceFloor | None = None,
     ) -> list[Hit]:
         """The k best chunks for a query, with citations.
 
         Hybrid fuses the two retrievers' candidate lists: ``rrf`` (the default) by reciprocal
         rank fusion, ``convex`` by mixing their min-max normalised scores (VECTOR_WEIGHT for the
         vector side). bench/retrieval.py measures both against each retriever alone.
+
+        With a ``floor``, chunks it does not admit are dropped before the k best are taken: an
+        off-topic query returns [] instead of the least bad chunks.
         """
         total = self.count()
         if total == 0 or not query.strip():
             return []
         depth = min(total, max(k * 4, 40))
+        cosines: dict[str, float] = {}
+        terms: dict[str, float] = {}
         lists: list[tuple[dict[str, float], float]] = []
         if mode in ("hybrid", "vector"):
             result = self.collection.query(query_texts=[query], n_results=depth, where=_where(topic, source), include=["distances"])
-            lists.append(({i: 1.0 - d for i, d in zip(result["ids"][0], result["distances"][0])}, VECTOR_WEIGHT))
-        if mode in ("hybrid", "bm25"):
-            lists.append((self._bm25_scores(query, depth, topic, source, total), 1.0 - VECTOR_WEIGHT))
+            cosines = {i: 1.0 - d for i, d in zip(result["ids"][0], result["distances"][0])}
+            lists.append((cosines, VECTOR_WEIGHT))
+        if mode in ("hybrid", "bm25") or floor is not None:  # the floor reads shared terms in every mode
+            bm25, terms = self._bm25_scores(query, depth, topic, source, total)
+            if mode != "vector":
+                lists.append((bm25, 1.0 - VECTOR_WEIGHT))
         if mode != "hybrid":
             lists = [(lists[0][0], 1.0)]
         partial = self._cut_short(total)
-        if partial:
-            lists = [({i: s for i, s in scores.items() if i not in partial}, weight) for scores, weight in lists]
+        if floor is not None or partial:
+            def keep(i: str) -> bool:
+                return i not in partial and (floor is None or floor.admits(cosines.get(i), terms.get(i)))
+
+            lists = [({i: s for i, s in scores.items() if keep(i)}, weight) for scores, weight in lists]
         # one retriever alone: its own scores (cosine, or BM25), in its own order; fused ranks
         # are only meaningful when there are two lists to fuse
         fused = _fuse(lists, fusion) if mode == "hybrid" else lists[0][0]
@@ -325,6 +346,8 @@ class KnowledgeBase:
                 heading_path=by_id[i][1]["heading_path"],
                 topic=by_id[i][1].get("topic", ""),
                 score=round(fused[i], 5),
+                cosine=cosines.get(i),
+                terms=terms.get(i),
             )
             for i in best
             if i in by_id
@@ -340,15 +363,20 @@ class KnowledgeBase:
                 break
         return seen
 
-    def _bm25_scores(self, query: str, depth: int, topic: str | None, source: str | None, total: int) -> dict[str, float]:
-        """The top ``depth`` chunks by BM25 score (positive scores only), after the filters."""
+    def _bm25_scores(self, query: str, depth: int, topic: str | None, source: str | None, total: int) -> tuple[dict[str, float], dict[str, float]]:
+        """The top ``depth`` chunks by BM25 score (positive scores only), after the filters; and
+        for every chunk holding any query term, the share of the query's distinct terms it holds
+        (for ``RelevanceFloor``, also about chunks only the vector side ranked)."""
         import bm25s
 
         ids, index, metadatas = self._bm25_index(total)
         tokens = bm25s.tokenize([query], stopwords=BM25_STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False)
         if not tokens or not tokens[0]:
-            return {}
+            return {}, {}
+        query_terms = list(dict.fromkeys(tokens[0]))
         scores = index.get_scores(tokens[0])
+        contained = sum((index.get_scores([term]) > 0).astype(int) for term in query_terms)
+        shares = {ids[i]: int(contained[i]) / len(query_terms) for i in np.flatnonzero(contained)}
         found: dict[str, float] = {}
         for i in np.argsort(-scores):
             if scores[i] <= 0 or len(found) == depth:
@@ -357,7 +385,7 @@ class KnowledgeBase:
             if (topic and meta.get("topic") != topic) or (source and meta.get("source") != source):
                 continue
             found[ids[i]] = float(scores[i])
-        return found
+        return found, shares
 
     def _bm25_index(self, total: int) -> tuple[list[str], Any, list[dict]]:
         """The BM25 index, rebuilt when the collection's size differs from it.
@@ -463,15 +491,9 @@ def _where(topic: str | None, source: str | None) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _relative_source(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
-def ensure_material(kb: KnowledgeBase) -> IngestReport:
-    """Index the packaged study notes (a quick no-op once they are indexed and unchanged)."""
+def ensure_material(kb: KnowledgeBase, **callbacks: Any) -> IngestReport:
+    """Index the packaged study notes (a quick no-op once they are indexed and unchanged);
+    ``callbacks`` are ``KnowledgeBase.ingest``'s (``on_plan``, ``on_chunks``, ``progress``)."""
     from interviewer.rubrics import packaged_material_dir
 
-    return kb.ingest(sorted(packaged_material_dir().glob("*.md")), prune=True, origin="packaged")
+    return kb.ingest(sorted(packaged_material_dir().glob("*.md")), prune=True, origin="packaged", **callbacks)
