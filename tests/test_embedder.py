@@ -79,3 +79,18 @@ def test_cached_encodes_use_the_packaged_vectors_and_embed_only_the_rest(monkeyp
     vectors = embedder.encode_cached([question.points[0].text, "a text no rubric has"])
     assert encoded == ["a text no rubric has"] and vectors.shape == (2, 384)
     assert len(packaged_vectors()) > 3000
+
+
+def test_texts_embedded_ahead_are_served_without_running_the_model_again(monkeypatch) -> None:
+    embedder = Embedder()
+    texts = ["Gradient descent follows the negative gradient.", "momentum", "A learning rate too high diverges."]
+    plain = embedder.encode(texts)
+    embedder.embed_ahead(texts, token_texts=[texts[0]])
+    runs: list[int] = []
+    forward, forward_tokens = embedder._forward, embedder._forward_tokens
+    monkeypatch.setattr(embedder, "_forward", lambda batch: runs.append(len(batch)) or forward(batch))
+    monkeypatch.setattr(embedder, "_forward_tokens", lambda batch: runs.append(len(batch)) or forward_tokens(batch))
+    assert np.allclose(embedder.encode(texts), plain, atol=1e-5) and runs == []
+    assert np.allclose(embedder.encode_tokens([texts[0]])[0].sentence, plain[0], atol=1e-5) and runs == []
+    mixed = embedder.encode([texts[1], "a text nobody embedded ahead"])  # only what is missing runs
+    assert runs == [1] and np.allclose(mixed[0], plain[1], atol=1e-5)

@@ -66,6 +66,7 @@ from harness.grading_eval import split_of
 
 COLUMNS = ("question_id", "question", "reference_answer", "answer", "score")
 LLM_CONCURRENCY = 8
+AHEAD_ROWS = 48  # rows whose answers the offline grader embeds together before grading them
 TARGET_PEARSON = 0.60  # on 0-5 / 0-10 graded sets
 TARGET_MACRO_F1 = 0.70  # on 2-way labels of questions the grader never saw
 # Where the SemEval-2013 training zip lies inside the ../shared folder beside a checkout.
@@ -380,6 +381,23 @@ async def grade_rows_async(
     for job in jobs:
         queue.put_nowait(job)
 
+    ahead = getattr(engine, "texts_ahead", None)
+    embedded_until = 0
+
+    async def embed_ahead(i: int) -> None:
+        """The offline grader: the next rows' answers embedded in shared batches (Embedder.embed_ahead)."""
+        nonlocal embedded_until
+        if ahead is None or i < embedded_until:
+            return
+        embedded_until = i + AHEAD_ROWS
+        texts: list[str] = []
+        token_texts: list[str] = []
+        for row in rows[i:embedded_until]:
+            more, more_tokens = ahead(cache[row.question_id], row.answer)
+            texts += more
+            token_texts += more_tokens
+        await asyncio.to_thread(engine.embedder.embed_ahead, texts, token_texts)
+
     async def worker() -> None:
         nonlocal done
         while True:
@@ -387,6 +405,7 @@ async def grade_rows_async(
                 i, k = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            await embed_ahead(i)
             row = rows[i]
             assessment = await engine.assess(cache[row.question_id], row.answer)
             results[i].scores[k] = float(assessment.score)

@@ -33,7 +33,7 @@ from interviewer.grading.contradiction import Conflict, against, conflict, denie
 from interviewer.grading.contradiction_model import DENIES, ContradictionModel, shared_detector, unavailable
 from interviewer.grading.evidence import hostile_passages, normalise
 from interviewer.grading.offline.measurements import EMBEDDING_DIM, Measurements, Unit
-from interviewer.grading.offline.reference_model import ReferenceModel, features_for
+from interviewer.grading.offline.reference_model import ReferenceModel, features_for, soft_recall_words
 from interviewer.grading.scoring import score_verdicts
 from interviewer.text import clean, content_words, cue_coverage, cue_present, prose_factor, question_words, split_clauses
 from interviewer.text import split_sentences, states_something, truncate, words
@@ -233,6 +233,23 @@ class OfflineEngine:
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             notes=measured.notes,
         )
+
+    def texts_ahead(self, question: Question, answer: str) -> tuple[list[str], list[str]]:
+        """What grading ``answer`` will most likely embed: (texts, texts for word pieces), so a
+        batch of answers can be embedded together first (``Embedder.embed_ahead``). The
+        sentences and clauses, their words for the reference model's soft recall, and the
+        answer for its word-piece alignment; anything missed is embedded when asked for."""
+        text, _ = truncate(clean(answer), self.params.max_chars)
+        sentences = split_sentences(text)[:MAX_SENTENCES]
+        cues = list(dict.fromkeys(c for p in question.points for c in p.keywords))
+        units = [u.text for u in _units(sentences, cues, question.text) if len(u.sentences) == 1]
+        own = rubric_texts(question)  # the question's own texts: embedded once, then cached
+        if question.points or not sentences:
+            return own + units, []
+        reference = question.reference_answer or " "
+        joined = " ".join(sentences)
+        own += [reference, question.text or " ", *soft_recall_words(reference)]
+        return own + units + soft_recall_words(joined), [joined]
 
     def calibration_features(
         self, question: Question, measured: Measurements, verdicts: Sequence[PointVerdict], coverage_score: float

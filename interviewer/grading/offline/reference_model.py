@@ -100,13 +100,18 @@ def _content(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and w not in NEGATORS and len(w) > 1))
 
 
+def soft_recall_words(answer: str) -> list[str]:
+    """The answer's words soft recall embeds one by one."""
+    return _content(answer)
+
+
 def soft_recall(reference: str, answer: str, question: str, cached: "Vectors") -> float:
     """How well the answer's words cover the reference's new words, allowing synonyms: for each
     reference word the question does not already contain, the cosine of its closest answer word
     (single words embedded once and cached), averaged. 'connected' still counts for 'linked'."""
     asked = stems(question)
-    reference_words = _content(reference)
-    new = [w for w in reference_words if stem(w) not in asked] or reference_words
+    soft_recall_words = _content(reference)
+    new = [w for w in soft_recall_words if stem(w) not in asked] or soft_recall_words
     answer_words = _content(answer)
     if not new or not answer_words:
         return 0.0
