@@ -36,7 +36,7 @@ chromium:
 	fi
 
 bench: setup
-	$(BIN)/python bench/startup_and_grading.py
+	$(BIN)/python bench/performance.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
