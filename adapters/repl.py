@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from interviewer.domain import Session, Turn
-from interviewer.interview.feedback import quoted_claim, score_label, usage_line
+from interviewer.interview.feedback import by_topic_line, quoted_claim, score_label, usage_line
 from interviewer.interview.replies import Message, Reply, parse_command
 from interviewer.interview.session import Interviewer
 from interviewer.labels import BAND_COLOUR, TEXT_MARK, VERDICT_BAND, score_band
@@ -147,12 +147,12 @@ class ReplRenderer:
         table.add_column("Score", width=12)
         table.add_column("Question", ratio=3)
         for n, row in enumerate(d["questions"], start=1):
-            table.add_row(str(n), row["topic"], str(row["difficulty"]), score_label(row), row["question"])
+            table.add_row(str(n), row.get("topic_title") or row["topic"], str(row["difficulty"]), score_label(row), row["question"])
         parts: list[Any] = [table]
         if d.get("average") is not None:
             parts.append(Text(f"Average: {d['average']:.1f}/10", style="bold"))
         if d.get("topics"):
-            parts.append(Text("By topic: " + ", ".join(f"{t} {s:.1f}" for t, s in d["topics"].items())))
+            parts.append(Text("By topic: " + by_topic_line(d)))
         if d.get("weakest"):
             parts.append(Text("Study next:", style="bold"))
             for item in d["weakest"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from interviewer.domain import SessionOptions, Turn
+from interviewer.interview.feedback import summary_text
 from interviewer.interview.replies import help_text
 from interviewer.interview.session import InterviewError, Interviewer
 from interviewer.rubrics import RubricBank
@@ -144,6 +145,9 @@ async def test_summary_lists_per_topic_averages_and_weakest_points(tiny_bank, st
     assert reply.messages[-1].kind == "summary"
     assert summary["topics"] == {"tiny": pytest.approx((5.0 + 10.0) / 2, abs=0.05)}
     assert summary["weakest"][0]["text"] == "Gamma relates to delta."
+    # topics by their titles, as the question headers name them, not by their file names
+    assert summary["topic_titles"] == {"tiny": "Tiny topic"} and summary["questions"][0]["topic_title"] == "Tiny topic"
+    assert "By topic: Tiny topic 7.5" in summary_text(summary) and "[Tiny topic, level" in summary_text(summary)
 
 
 async def test_repeat_and_resume_during_a_follow_up_show_the_question_it_follows(tiny_bank, store) -> None:

@@ -7,7 +7,7 @@ and a data dict that richer adapters render.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from interviewer.domain import Assessment, Question, Verdict
@@ -88,7 +88,10 @@ def feedback_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def summary_data(state: SessionState, questions: dict[str, Question]) -> dict[str, Any]:
+def summary_data(state: SessionState, questions: dict[str, Question], titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The end-of-interview summary every channel renders; ``titles`` names the topics as the
+    bank does ("NLP preprocessing", not its file name "nlp-preprocessing")."""
+    titles = titles or {}
     rows = []
     by_topic: dict[str, list[float]] = defaultdict(list)
     weakest: list[tuple[float, str, str, str]] = []
@@ -103,6 +106,7 @@ def summary_data(state: SessionState, questions: dict[str, Question]) -> dict[st
                 "question_id": qs.question_id,
                 "question": question.text,
                 "topic": question.topic,
+                "topic_title": titles.get(question.topic, question.topic),
                 "difficulty": question.difficulty,
                 "score": score,
                 "skipped": qs.skipped,
@@ -122,6 +126,7 @@ def summary_data(state: SessionState, questions: dict[str, Question]) -> dict[st
         "questions": rows,
         "average": round(sum(scores) / len(scores), 1) if scores else None,
         "topics": {topic: round(sum(v) / len(v), 1) for topic, v in sorted(by_topic.items())},
+        "topic_titles": {topic: titles.get(topic, topic) for topic in sorted(by_topic)},
         "weakest": [{"text": t, "topic": topic, "cite": cite} for _, t, topic, cite in weakest[:5]],
     }
 
@@ -132,16 +137,22 @@ def score_label(row: dict[str, Any]) -> str:
     return label + (" (skipped)" if row.get("skipped") else "")
 
 
+def by_topic_line(data: dict[str, Any]) -> str:
+    """'Statistics 6.5, Retrieval-augmented generation 4.0': each topic by its title."""
+    titles = data.get("topic_titles") or {}
+    return ", ".join(f"{titles.get(t, t)} {s:.1f}" for t, s in data["topics"].items())
+
+
 def summary_text(data: dict[str, Any]) -> str:
     if not data["questions"]:
         return "Interview ended before any question was answered. Nothing to score yet."
     lines = ["Interview summary"]
     for n, row in enumerate(data["questions"], start=1):
-        lines.append(f"  {n}. [{row['topic']}, level {row['difficulty']}] {score_label(row)}  {row['question']}")
+        lines.append(f"  {n}. [{row.get('topic_title') or row['topic']}, level {row['difficulty']}] {score_label(row)}  {row['question']}")
     if data["average"] is not None:
         lines.append(f"Average: {data['average']:.1f}/10")
     if data["topics"]:
-        lines.append("By topic: " + ", ".join(f"{t} {s:.1f}" for t, s in data["topics"].items()))
+        lines.append("By topic: " + by_topic_line(data))
     if data["weakest"]:
         lines.append("Study next:")
         for item in data["weakest"]:

@@ -498,7 +498,7 @@ class Interviewer:
 
     async def _finish(self, session: Session, state: SessionState, reply: Reply) -> None:
         questions = {**self.bank.questions, **self._generated}
-        data = summary_data(state, questions)
+        data = summary_data(state, questions, self.bank.topics)
         grades = list((await self.journal.transcript(session.id)).grades.values())
         coaching_usage = await self._coach(state, questions, grades, data)
         usage = usage_totals(grades, coaching_usage)
