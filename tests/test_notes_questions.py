@@ -144,3 +144,7 @@ def test_follow_ups_and_hints_read_like_an_interviewers(notes: Path, tmp_path: P
     assert not any("the cross-validation" in f or "k-fold cross-validation" in f for f in follow_ups)
     # the code block is not a sentence of the notes
     assert not any("XGBClassifier" in p.text for p in points)
+    # headings read as phrases: lower case where the notes write them so, names and acronyms kept
+    asked = {q.text for q in built.questions}
+    assert "Explain cross-validation in your own words, as you would to an interviewer." in asked
+    assert "Explain gradient boosting in your own words, as you would to an interviewer." in asked

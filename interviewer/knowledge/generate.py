@@ -15,6 +15,7 @@ import hashlib
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -251,12 +252,17 @@ def _prompts(sentence: str, keywords: list[str], weight: dict[str, float], headi
 QUESTION_WORDS = frozenset({"what", "why", "how", "when", "where", "which", "who"})
 
 
-def _question_text(heading: str) -> str:
+def _question_text(heading: str, sentences: Sequence[str] = ()) -> str:
+    """"Explain <heading> ..." with the heading read as a phrase: "Gradient descent" becomes
+    "gradient descent", and a one-word heading too when the notes write it in lower case
+    ("Chunking", "Cross-validation"), but not a name ("Adam") or an acronym ("BM25")."""
     if heading.endswith("?"):
         return heading
     first, _, rest = heading.partition(" ")
     if rest and first[1:].islower() and rest == rest.lower():  # "Gradient descent" reads as a phrase
         heading = first.lower() + " " + rest
+    elif not rest and first[1:].islower() and re.search(rf"(?<![\w-]){re.escape(first.lower())}(?![\w-])", " ".join(sentences)):
+        heading = first.lower()
     if first.lower() in QUESTION_WORDS:
         return f"Explain {first.lower()} {rest}, as you would to an interviewer."
     return f"Explain {heading} in your own words, as you would to an interviewer."
@@ -301,7 +307,7 @@ def notes_questions(kb: KnowledgeBase, embedder: Embedder | None = None) -> Note
                     cite=f"{section.source} > {section.heading}",
                 )
             )
-        text = _question_text(section.heading.strip())
+        text = _question_text(section.heading.strip(), section.sentences)
         digest = hashlib.sha1(f"{section.source}\n{section.heading_path}".encode()).hexdigest()[:10]
         questions.append(
             Question(
