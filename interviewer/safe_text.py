@@ -43,6 +43,8 @@ def sanitise(text: str | None) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text) is None:  # the common case: every sequence starts with a control character
+        return text
     text = _SEQUENCE.sub("", text)
     return _CONTROL.sub("", text)
 
