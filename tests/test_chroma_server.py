@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chroma_server import ChromaServer, chroma, quiet_env  # noqa: F401 - chroma is a fixture
+from cli_process import run_interviewer
 
 pytestmark = pytest.mark.slow
 NOTES_COLLECTION = "shared-notes"
@@ -56,7 +57,7 @@ def replica_env(data_dir: Path, url: str) -> dict[str, str]:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "interviewer", *args], capture_output=True, text=True, timeout=120, env=env)
+    return run_interviewer(*args, env=env, timeout=120)
 
 
 def server_kb(url: str, name: str):

@@ -9,6 +9,7 @@ import pytest
 from interviewer.knowledge.chroma import make_client
 from interviewer.knowledge.index import KnowledgeBase
 from pdf_fixture import make_pdf
+from cli_process import write_files
 
 NOTES = {
     "optimisers.md": """# Optimisers
@@ -34,10 +35,7 @@ updates are smoothed, and flat regions are crossed faster. A coefficient near 0.
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "notes"
-    root.mkdir()
-    for name, text in NOTES.items():
-        (root / name).write_text(text, encoding="utf-8")
+    root = write_files(tmp_path / "notes", NOTES)
     (root / "quant.pdf").write_bytes(make_pdf(["Post-training quantisation maps float weights to int8.", "Distillation trains a small student on a teacher's soft targets."]))
     return root
 

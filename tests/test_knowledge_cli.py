@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from pdf_fixture import make_pdf
+from cli_process import run_interviewer
 
 pytestmark = pytest.mark.slow
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "interviewer", *args], input=stdin, capture_output=True, text=True,
-        timeout=300, env=os.environ.copy(),
-    )
+    return run_interviewer(*args, stdin=stdin)
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from interviewer.storage.store import Store
 from interviewer.testing import StubLLMServer, grading_rule
+from cli_process import run_interviewer
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def covers_after_a_follow_up(point_id: str, answer: str) -> str:
 
 
 def run_cli(*args: str, stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "interviewer", *args], input=stdin, capture_output=True, text=True, timeout=240, env=env)
+    return run_interviewer(*args, stdin=stdin, env=env, timeout=240)
 
 
 def test_practice_with_a_model_against_an_openai_compatible_server(isolated_data_dir: Path) -> None:

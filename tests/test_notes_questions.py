@@ -3,13 +3,12 @@ is the count asked, the sections left out are named, and follow-ups read like an
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_interviewer, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -65,18 +64,11 @@ USABLE = 7  # Masking (1 sentence) and Chunking (no full sentence) are too short
 
 @pytest.fixture
 def notes(tmp_path: Path) -> Path:
-    root = tmp_path / "notes"
-    root.mkdir()
-    for name, text in NOTES.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
+    return write_files(tmp_path / "notes", NOTES)
 
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "interviewer", *args], input=stdin, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )
+    return run_interviewer(*args, stdin=stdin, columns=200)
 
 
 def test_one_question_per_section_with_enough_text_and_the_skipped_ones_are_named(notes: Path) -> None:

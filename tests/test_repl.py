@@ -14,15 +14,13 @@ import pytest
 
 from interviewer.rubrics import RubricBank
 from interviewer.storage.store import Store
+from cli_process import run_interviewer
 
 pytestmark = pytest.mark.slow
 
 
 def cli(*args: str, stdin: str = "", timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "interviewer", *args],
-        input=stdin, capture_output=True, text=True, timeout=timeout, env=os.environ.copy(),
-    )
+    return run_interviewer(*args, stdin=stdin, timeout=timeout)
 
 
 def three_questions(bank: RubricBank) -> list:
