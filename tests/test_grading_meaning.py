@@ -144,3 +144,35 @@ def test_acknowledgements_match_the_grade(bank) -> None:
     assert "Good" not in Interviewer._acknowledgement(strong, previous=strong)
     wrong = strong.model_copy(update={"misconceptions": [MisconceptionHit(misconception_id="x", evidence="e", correction="c")]})
     assert Interviewer._acknowledgement(wrong, previous=weak).startswith("Not quite")
+
+
+# A copy of a model-answer sentence with one word reversed, and the sentence as written: the
+# copy is false as a whole, so it earns nothing for any point (it scored 3.3-3.9 before).
+FLIPPED_COPIES = [
+    ("lp-choose-paradigm", "so the labelled set keeps growing", "so the labelled set keeps shrinking"),
+    ("lm-perplexity", "and lower is better", "and lower is worse"),
+    ("mm-clip-training", "supply more negatives", "supply less negatives"),
+]
+
+
+@pytest.mark.parametrize(("qid", "true", "false"), FLIPPED_COPIES)
+def test_a_copied_sentence_with_one_word_reversed_earns_nothing(bank, offline_engine, qid: str, true: str, false: str) -> None:
+    question = bank.get(qid)
+    sentence = next(s for s in split_sentences(question.model_answer or "") if true in s)
+    as_written = offline_engine.assess_sync(question, sentence)
+    assert any(v.verdict != Verdict.missed for v in as_written.verdicts), sentence
+    flipped = offline_engine.assess_sync(question, sentence.replace(true, false))
+    assert all(v.verdict == Verdict.missed for v in flipped.verdicts), flipped.verdicts
+    assert flipped.score <= 3.0
+
+
+def test_a_clause_of_a_swapped_sentence_earns_nothing_for_the_point_it_swaps(bank, offline_engine) -> None:
+    """The model answer of a question with the contrasted things swapped: a clause that names
+    neither thing ("... predicted from the context on both sides") is said of the wrong one
+    (these scored 1.5 and 4.1 while only the clauses that name a thing lost their credit)."""
+    import attacks  # bench/attacks.py
+
+    for qid, at_most in (("llm-pretraining-objectives", 1.0), ("tf-positional-encodings", 3.0)):
+        question = bank.get(qid)
+        ((swapped, _),) = attacks.role_swap(question)
+        assert offline_engine.assess_sync(question, swapped).score <= at_most, qid

@@ -317,6 +317,7 @@ class Conflict:
 
     kind: str  # negation | framing | swap | direction
     detail: str = ""
+    copied: bool = False  # read from a near copy's edits (copy_edits.py), not guessed from free wording
 
 
 def _same(a: str, b: str) -> bool:
@@ -449,6 +450,16 @@ class _Polar:
     targets: tuple[tuple[int, str], ...]  # (distance, shared stem), nearest first
 
 
+def thing_at(words: Sequence[str], at: int, groups: Groups) -> tuple[int, int, int] | None:
+    """(group, member, length in words) of the longest named thing starting at ``at``, if any."""
+    hit = None
+    for g, cues in enumerate(groups):
+        match = _longest_cue(cues, words, at)
+        if match is not None and (hit is None or match[1] > hit[2]):
+            hit = (g, *match)
+    return hit
+
+
 @lru_cache(maxsize=16384)
 def _polar_words(reading: Reading, groups: Groups) -> list[tuple[int, int, object, int, int, str]]:
     """(start, end, family, sign, word) of each polar word; a contrasted thing named as a foil
@@ -457,13 +468,10 @@ def _polar_words(reading: Reading, groups: Groups) -> list[tuple[int, int, objec
     found = []
     i = 0
     while i < len(words):
-        hit = None
-        for g, cues in enumerate(groups):
-            match = _longest_cue(cues, words, i)
-            if match is not None and (hit is None or match[1] > hit[2]):
-                hit = (("thing", g), *match)
+        hit = thing_at(words, i, groups)
         if hit is not None:
-            family, member, length = hit
+            g, member, length = hit
+            family = ("thing", g)
             if not _foiled(words, i):  # negation around a thing is the negation check's business
                 found.append((i, i + length, family, member, member, " ".join(words[i: i + length])))
             i += length

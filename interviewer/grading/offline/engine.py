@@ -30,6 +30,7 @@ from interviewer.domain import Assessment, MisconceptionHit, PointVerdict, Quest
 from interviewer.embedder import Embedder, EmbedderError, shared_embedder
 from interviewer.grading.base import AssessContext
 from interviewer.grading.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, canonical_names, mirrored, named_in, read
+from interviewer.grading.copy_edits import Copy, copied
 from interviewer.grading.contradiction_model import DENIES, ContradictionModel, shared_detector, unavailable
 from interviewer.grading.evidence import hostile_passages, normalise
 from interviewer.grading.offline.measurements import EMBEDDING_DIM, Measurements, Unit
@@ -297,6 +298,7 @@ class OfflineEngine:
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         self._mirror_swaps(question, measured, points)
         _spread_swaps(question, measured, points)
+        _swaps_to_clauses(measured)
         if question.points:  # a reference answer's free wording leaves no phrasing to veto with
             self._learned_denials(measured, points, reference)
         if question.misconceptions:
@@ -437,6 +439,21 @@ def _spread_swaps(question: Question, measured: Measurements, points: list[Rubri
     _add_conflicts(measured, spread)
 
 
+def _swaps_to_clauses(measured: Measurements) -> None:
+    """A sentence that binds a point's attributes to the wrong thing binds them wrongly in each
+    of its clauses too: "Static embeddings come out of a model that reads the whole input, so
+    each occurrence of a word gets its own vector" has a clause that names no thing, yet it is
+    said of static embeddings. So a clause earns nothing for a point its whole sentence swaps."""
+    units = measured.units
+    whole = {u.sentences[0]: k for k, u in enumerate(units) if len(u.sentences) == 1 and u.text == measured.sentences[u.sentences[0]]}
+    for per_unit in measured.conflicts.values():
+        for k, unit in enumerate(units):
+            if per_unit[k] is None and len(unit.sentences) == 1 and whole.get(unit.sentences[0], k) != k:
+                found = per_unit[whole[unit.sentences[0]]]
+                if found is not None and found.kind == "swap":
+                    per_unit[k] = found
+
+
 def _add_conflicts(measured: Measurements, found: dict[tuple[str, int], Conflict]) -> None:
     """Add conflicts found per sentence unit, keyed (point id, unit), to the measurements
     without clearing any already there; a sentence pair takes the conflict of its sentence
@@ -542,12 +559,30 @@ def _conflicts(
         framed_by_next(s) if i + 1 < len(sentences) and denies_previous(sentences[i + 1]) else s
         for i, s in enumerate(sentences)
     ]
+    # Every true phrasing of the question, with the point it is about (None: a model-answer
+    # piece close to no point), for reading near copies (``copy_edits``).
+    phrasings = [(p.id, text) for p in points for text in (p.text, *p.aliases)]
+    filed = {piece: pid for pid, pieces in reference.items() for piece in pieces}
+    own = {text for _, text in phrasings}
+    phrasings += [(filed.get(piece), piece) for piece in model_answer_pieces(question) if piece not in own]
+    copies: dict[str, Copy | None] = {}
+
+    def copy_of(text: str) -> Copy | None:
+        if text not in copies:
+            copies[text] = copied(text, [t for _, t in phrasings], contrasts)
+        return copies[text]
+
     found: dict[str, list[Conflict | None]] = {}
     for point in points:
         claims = [point.text, *point.aliases]
         extra = reference.get(point.id, [])
 
         def check(text: str) -> Conflict | None:
+            copy = copy_of(text)
+            if copy is not None and copy.faithful:
+                return None  # a faithful copy of a true phrasing contradicts nothing
+            if copy is not None and copy.conflict is not None and phrasings[copy.index][0] == point.id:
+                return copy.conflict  # a near copy's edits leave nothing to guess, whoever wrote the phrasing
             found = against(text, claims, contrasts)
             if found is not None and free and found.kind not in FREE_WORDING_KINDS:
                 found = None  # a reference's own sentence, worded freely: see FREE_WORDING_KINDS
@@ -598,6 +633,7 @@ def decide(
     hits = hits + contradicted
     denied = {hit.point_id for hit in contradicted}
     wrong |= {i for hit in contradicted for i in _sentences_of(measured, hit.evidence)}
+    wrong |= _false_sentences(measured)
     blocked = np.array([bool((wrong | measured.hostile).intersection(u.sentences)) for u in measured.units])
     verdicts = []
     for point in points:
@@ -621,6 +657,21 @@ def decide(
             )
         )
     return verdicts, hits
+
+
+def _false_sentences(measured: Measurements) -> set[int]:
+    """Sentences that are false as a whole, so no point can take them as evidence: near copies
+    of a true phrasing with a word reversed (``copy_edits``: nothing guessed). Swaps the rules
+    read from free wording are not enough: on the bank's strong answers they mark correct
+    sentences ("Precision is TP over TP plus FP") as the other thing's part often enough to
+    cost held-out credit (91.5% -> 88.3% covered)."""
+    false: set[int] = set()
+    for per_unit in measured.conflicts.values():
+        for k, unit in enumerate(measured.units):
+            found = per_unit[k]
+            if found is not None and found.copied and len(unit.sentences) == 1:
+                false.add(unit.sentences[0])
+    return false
 
 
 def _closer_sentence(measured: Measurements, unit: Unit, point_id: str) -> int:
