@@ -56,11 +56,11 @@ def _describe(records: list[dict]) -> str:
 # ----------------------------------------------------------------------------- grading thresholds
 
 
-# Role swaps and direction flips are measured by the bench (bench/adversarial.py) and are not
-# yet at their target; the classes below are, and must stay so.
+# Role swaps are measured by the bench (bench/adversarial.py) and are not yet at their target;
+# the classes below are, and must stay so.
 # (class, question) -> score when marked: answers the grader is known to miss (none today).
 KNOWN_MISSES: dict[tuple[str, str], float] = {}
-MET_CLASSES = tuple(c for c in adversarial.ATTACK_CLASSES if c not in ("role_swap", "direction_flip"))
+MET_CLASSES = tuple(c for c in adversarial.ATTACK_CLASSES if c != "role_swap")
 
 
 @pytest.mark.parametrize("cls", MET_CLASSES)
