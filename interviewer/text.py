@@ -198,10 +198,12 @@ def states_something(text: str, tokens: list[str], cues: Sequence[str], asked: s
         named = cue_matches(list(cues), tokens)
         inside = {i for start, end in named for i in range(start, end)}
         cue_words = {w for cue in cues for alternative in _cue_alternatives(cue) for w in alternative}
+        lowered = text.lower()
         rest = [
             t for i, t in enumerate(tokens)
             if i not in inside and t not in STOP_WORDS and t not in _META and len(t) > 1
             and not any(_token_matches(w, t) or w.startswith(t) for w in cue_words)  # "rule-based": "based"
+            and not (i - 1 in inside and f"{tokens[i - 1]}-{t}" in lowered)  # a cue's compound: "fine-tuning"
         ]
         if len(named) >= 3 and not rest:
             return 0.0

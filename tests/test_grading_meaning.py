@@ -67,6 +67,21 @@ def test_keywords_strung_together_and_the_question_restated_state_nothing(questi
         assert offline_engine.assess_sync(question, listed).score <= 3.0, question.id
 
 
+def test_a_salad_of_cue_compounds_states_nothing(bank, offline_engine) -> None:
+    """Cue words written as compounds ("rule-based", "click-through") leave their second half
+    outside the cue; that half is still part of the cue's word, not something stated (these
+    scored 10.0 and 3.3)."""
+    answers = {
+        "aif-definition-history": "It is about the human intelligence and the tasks and the rule-based and the expert systems "
+        "with the brittle. Maintain, machine learning, deep learning and transformer-based are what matters here.",
+        "sd-semantic-search": "The chunk, and the overlap, and the metadata, and the embeddings, and the same model is the "
+        "answer. It is about the cosine and the faiss and the top-k and the bm25 with the hybrid. Rerank, recall, labelled "
+        "and click-through are what matters here.",
+    }
+    for qid, salad in answers.items():
+        assert offline_engine.assess_sync(bank.get(qid), salad).score <= 3.0, qid
+
+
 def test_a_copy_of_the_model_answer_with_a_reversed_direction_contradicts_its_point(bank, offline_engine) -> None:
     """The model answer's sentences are read as more phrasings of the points they restate."""
     from interviewer.grading.offline.engine import model_answer_claims
@@ -164,15 +179,3 @@ def test_a_copied_sentence_with_one_word_reversed_earns_nothing(bank, offline_en
     flipped = offline_engine.assess_sync(question, sentence.replace(true, false))
     assert all(v.verdict == Verdict.missed for v in flipped.verdicts), flipped.verdicts
     assert flipped.score <= 3.0
-
-
-def test_a_clause_of_a_swapped_sentence_earns_nothing_for_the_point_it_swaps(bank, offline_engine) -> None:
-    """The model answer of a question with the contrasted things swapped: a clause that names
-    neither thing ("... predicted from the context on both sides") is said of the wrong one
-    (these scored 1.5 and 4.1 while only the clauses that name a thing lost their credit)."""
-    import attacks  # bench/attacks.py
-
-    for qid, at_most in (("llm-pretraining-objectives", 1.0), ("tf-positional-encodings", 3.0)):
-        question = bank.get(qid)
-        ((swapped, _),) = attacks.role_swap(question)
-        assert offline_engine.assess_sync(question, swapped).score <= at_most, qid

@@ -298,7 +298,6 @@ class OfflineEngine:
         measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         self._mirror_swaps(question, measured, points)
         _spread_swaps(question, measured, points)
-        _swaps_to_clauses(measured)
         if question.points:  # a reference answer's free wording leaves no phrasing to veto with
             self._learned_denials(measured, points, reference)
         if question.misconceptions:
@@ -437,21 +436,6 @@ def _spread_swaps(question: Question, measured: Measurements, points: list[Rubri
                 if theirs > cue_coverage(attribute_cues[own.id], unit.tokens):
                     spread[(own.id, k)] = Conflict("swap", f"{wrong.id}'s part given to {thing.split('|')[0]}")
     _add_conflicts(measured, spread)
-
-
-def _swaps_to_clauses(measured: Measurements) -> None:
-    """A sentence that binds a point's attributes to the wrong thing binds them wrongly in each
-    of its clauses too: "Static embeddings come out of a model that reads the whole input, so
-    each occurrence of a word gets its own vector" has a clause that names no thing, yet it is
-    said of static embeddings. So a clause earns nothing for a point its whole sentence swaps."""
-    units = measured.units
-    whole = {u.sentences[0]: k for k, u in enumerate(units) if len(u.sentences) == 1 and u.text == measured.sentences[u.sentences[0]]}
-    for per_unit in measured.conflicts.values():
-        for k, unit in enumerate(units):
-            if per_unit[k] is None and len(unit.sentences) == 1 and whole.get(unit.sentences[0], k) != k:
-                found = per_unit[whole[unit.sentences[0]]]
-                if found is not None and found.kind == "swap":
-                    per_unit[k] = found
 
 
 def _add_conflicts(measured: Measurements, found: dict[tuple[str, int], Conflict]) -> None:
