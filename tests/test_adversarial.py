@@ -185,7 +185,17 @@ def test_role_swap_swaps_and_keeps_capitals() -> None:
         ["static|word2vec", "contextual|bert"],
     )
     assert swapped == "Contextual vectors are cheap, static ones are not; Static is static and contextual is contextual."
-    assert attacks.swap_contrasts("Bias and variance; staticky", ["bias", "variance"]) == "Variance and bias; staticky"
+    assert attacks.swap_contrasts("Bias and variance", ["bias", "variance"]) == "Variance and bias"
+    assert attacks.swap_contrasts("BN and ln; bnx", ["bn", "ln"]) == "LN and bn; bnx"  # short ones: whole words
+    # a long alternative names the words it starts, as the grader reads them; the ending carries over
+    assert attacks.swap_contrasts(
+        "Exploring costs reward; Batch normalisation and BN differ from overfitting.",
+        ["explor", "exploitation|exploit"],
+    ) == "Exploiting costs reward; Batch normalisation and BN differ from overfitting."
+    assert attacks.swap_contrasts(
+        "Batch normalisation and BN differ; it is overfitting.", ["batch norm|bn", "layer norm|ln"]
+    ) == "Layer normalisation and LN differ; it is overfitting."
+    assert attacks.swap_contrasts("It is overfitting.", ["overfit", "underfit"]) == "It is underfitting."
     assert attacks.swap_contrasts("a b c A", ["a", "b", "c"]) == "b c a B"  # three things rotate
     question = _question(contrasts=["static|word2vec", "contextual|bert"])
     ((answer, _),) = attacks.role_swap(question)

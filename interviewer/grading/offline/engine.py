@@ -295,7 +295,7 @@ class OfflineEngine:
             measured.point_sims[point.id] = (unit_vectors @ refs.T).max(axis=1)
             measured.point_lex[point.id] = np.array([point_lex(point, u.tokens) for u in units])
         reference = model_answer_claims(question, self.embedder.encode_cached)
-        measured.conflicts = _conflicts(question, sentences, units, points, measured.point_sims, reference)
+        measured.conflicts, measured.false_copies = _conflicts(question, sentences, units, points, measured.point_sims, reference)
         self._mirror_swaps(question, measured, points)
         _spread_swaps(question, measured, points)
         if question.points:  # a reference answer's free wording leaves no phrasing to veto with
@@ -527,8 +527,10 @@ def model_answer_claims(question: Question, encode: Callable[[list[str]], np.nda
 def _conflicts(
     question: Question, sentences: list[str], units: list[Unit], points: list[RubricPoint],
     point_sims: dict[str, np.ndarray], reference: dict[str, list[str]] | None = None,
-) -> dict[str, list[Conflict | None]]:
-    """For each point, how each unit contradicts it (None where it does not).
+) -> tuple[dict[str, list[Conflict | None]], list[tuple[int, Conflict, int]]]:
+    """For each point, how each unit contradicts it (None where it does not); and the sentences
+    that reverse a model-answer piece filed under no point, as (sentence, conflict, piece index
+    in ``model_answer_pieces``): false, though about no point in particular.
 
     A unit is read against the point's own phrasing (its text or an alias) and, failing that,
     against the model answer's sentences about the point (``reference``). A sentence followed
@@ -548,13 +550,21 @@ def _conflicts(
     phrasings = [(p.id, text) for p in points for text in (p.text, *p.aliases)]
     filed = {piece: pid for pid, pieces in reference.items() for piece in pieces}
     own = {text for _, text in phrasings}
-    phrasings += [(filed.get(piece), piece) for piece in model_answer_pieces(question) if piece not in own]
+    pieces = model_answer_pieces(question)
+    phrasings += [(filed.get(piece), piece) for piece in pieces if piece not in own]
+    texts = [t for _, t in phrasings]
     copies: dict[str, Copy | None] = {}
 
     def copy_of(text: str) -> Copy | None:
         if text not in copies:
-            copies[text] = copied(text, [t for _, t in phrasings], contrasts)
+            copies[text] = copied(text, texts, contrasts)
         return copies[text]
+
+    unowned: list[tuple[int, Conflict, int]] = []
+    for i, sentence in enumerate(readable):
+        copy = copy_of(sentence)
+        if copy is not None and copy.conflict is not None and phrasings[copy.index][0] is None:
+            unowned.append((i, copy.conflict, pieces.index(texts[copy.index])))
 
     found: dict[str, list[Conflict | None]] = {}
     for point in points:
@@ -588,7 +598,7 @@ def _conflicts(
                 framed = read(readable[first]).framed
                 per_unit.append((per_sentence[first] if framed else None) or check(unit.text))
         found[point.id] = per_unit
-    return found
+    return found, unowned
 
 
 def _hostile_sentences(answer: str, sentences: list[str]) -> set[int]:
@@ -614,7 +624,7 @@ def decide(
     hits, wrong = _misconceptions(question, measured, params)
     raw = {p.id: unit_values(params, measured, p.id) for p in every}
     contradicted = _contradictions(every, measured, params, raw, hits)
-    hits = hits + contradicted
+    hits = hits + contradicted + _reversed_pieces(question, measured, hits + contradicted)
     denied = {hit.point_id for hit in contradicted}
     wrong |= {i for hit in contradicted for i in _sentences_of(measured, hit.evidence)}
     wrong |= _false_sentences(measured)
@@ -649,7 +659,7 @@ def _false_sentences(measured: Measurements) -> set[int]:
     read from free wording are not enough: on the bank's strong answers they mark correct
     sentences ("Precision is TP over TP plus FP") as the other thing's part often enough to
     cost held-out credit (91.5% -> 88.3% covered)."""
-    false: set[int] = set()
+    false: set[int] = {i for i, _, _ in measured.false_copies}
     for per_unit in measured.conflicts.values():
         for k, unit in enumerate(measured.units):
             found = per_unit[k]
@@ -678,7 +688,9 @@ def _contradictions(
     """Points the answer states the opposite of: the unit that contradicts a point is the
     answer's strongest statement about it (no agreeing unit says it better), it is about that
     point (its value reaches ``contradiction_min``) and about no other point clearly more.
-    A sentence already reported as a named misconception is not reported twice."""
+    A near copy of the point's own phrasing with a word reversed (``copy_edits``) needs none of
+    these: it is about the point by construction, and a true sentence elsewhere does not undo a
+    false one. A sentence already reported as a named misconception is not reported twice."""
     hits: list[MisconceptionHit] = []
     named_sentences = {i for hit in named for i in _sentences_of(measured, hit.evidence)}
     best_any = np.max(np.stack([raw[p.id] for p in points]), axis=0)
@@ -690,16 +702,16 @@ def _contradictions(
         against_point = np.array([c is not None for c in conflicts])
         if not against_point.any():
             continue
-        k = int(np.argmax(np.where(against_point, values, -1.0)))
+        copied = np.array([c is not None and c.copied for c in conflicts])
+        k = int(np.argmax(np.where(copied if copied.any() else against_point, values, -1.0)))
         agreeing = float(np.max(np.where(against_point, -1.0, values)))
         unit = measured.units[k]
-        if (
+        unsure = not copied[k] and (
             values[k] < params.contradiction_min
             or values[k] <= agreeing
             or values[k] < best_any[k] - params.contradiction_margin
-            or named_sentences.intersection(unit.sentences)
-            or measured.hostile.intersection(unit.sentences)
-        ):
+        )
+        if unsure or named_sentences.intersection(unit.sentences) or measured.hostile.intersection(unit.sentences):
             continue
         found = conflicts[k]
         assert found is not None
@@ -709,6 +721,28 @@ def _contradictions(
                 evidence=measured.sentences[_closer_sentence(measured, unit, point.id)],
                 correction=f"In fact: {point.text}",
                 point_id=point.id,
+                kind=found.kind,
+            )
+        )
+    return hits
+
+
+def _reversed_pieces(question: Question, measured: Measurements, reported: list[MisconceptionHit]) -> list[MisconceptionHit]:
+    """Sentences that copy a model-answer sentence (or clause) about no point in particular with
+    a word reversed: still a false statement the candidate should hear about, corrected by the
+    sentence it reverses. One report per sentence; none for a sentence already reported."""
+    said = set().union(*(_sentences_of(measured, hit.evidence) for hit in reported))
+    pieces = model_answer_pieces(question)
+    hits: list[MisconceptionHit] = []
+    for i, found, piece in measured.false_copies:
+        if i in said or i in measured.hostile:
+            continue
+        said.add(i)
+        hits.append(
+            MisconceptionHit(
+                misconception_id=f"contradicts-model-answer-{piece + 1}",
+                evidence=measured.sentences[i],
+                correction=f"In fact: {pieces[piece]}",
                 kind=found.kind,
             )
         )

@@ -40,6 +40,8 @@ class Measurements:
     hostile: set[int] = field(default_factory=set)  # sentences addressed to the grader: never evidence
     conflicts: dict[str, list[Conflict | None]] = field(default_factory=dict)  # per point, per unit
     claim_denied: np.ndarray | None = None  # single units x misconceptions: the unit denies the claim
+    # sentences that reverse a model-answer piece filed under no point: (index, conflict, piece)
+    false_copies: list[tuple[int, Conflict, int]] = field(default_factory=list)
 
     def sentence_vectors(self) -> np.ndarray:
         """The vector of each whole sentence (its first unit), in sentence order."""
