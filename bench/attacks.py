@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from interviewer.domain import Question
+from interviewer.grading.contradiction import renamed
 from interviewer.text import split_sentences
 
 Attack = tuple[str, "str | None"]
@@ -420,42 +421,14 @@ def _alternatives(cue: str) -> list[str]:
 
 def swap_contrasts(text: str, contrasts: Sequence[str]) -> str:
     """Each mention of entry i becomes a mention of entry i+1 (the last wraps to the first: two
-    entries swap, three or more rotate). A mention is what the grader reads as one
-    (``contradiction.named_in``): an alternative as a whole word, or a long one (over 3
-    letters) as a word's start, so "exploring" names "explor" and becomes "exploiting", and
-    "Batch normalisation" becomes "Layer normalisation". A whole alternative becomes entry
-    i+1's first one; an inflected one carries its ending onto entry i+1's shortest stem. Any
-    case; a capitalised mention gets a capitalised replacement."""
-    entries = [_alternatives(c) for c in contrasts]
-    entries = [e for e in entries if e]
+    entries swap, three or more rotate). A mention is what the grader reads as one (an
+    alternative as a whole word, or a long one as a word's start: "exploring" names "explor"),
+    renamed in kind by ``contradiction.renamed`` ("exploring" -> "exploiting", "Batch
+    normalisation" -> "Layer normalisation", "BN" -> "LN")."""
+    entries = [c for c in contrasts if _alternatives(c)]
     if len(entries) < 2:
         return text
-    owner: dict[str, int] = {}
-    for i, alternatives in enumerate(entries):
-        for alternative in alternatives:
-            owner.setdefault(alternative.lower(), i)
-    ordered = sorted(owner, key=len, reverse=True)
-    pattern = re.compile(
-        r"(?<![\w-])(?:" + "|".join(re.escape(a) + (r"[\w-]*" if len(a) > 3 else "") for a in ordered) + r")(?![\w-])",
-        re.IGNORECASE,
-    )
-
-    def replace(match: re.Match[str]) -> str:
-        said = match.group()
-        alternative = next(a for a in ordered if said.lower() == a or (len(a) > 3 and said.lower().startswith(a)))
-        target = entries[(owner[alternative] + 1) % len(entries)]
-        ending = said[len(alternative):]
-        if ending:
-            first = target[0].lower()
-            replacement = min((a for a in target if first.startswith(a.lower())), key=len) + ending
-        else:  # an abbreviation ("BN") for the other's abbreviation when it has one ("LN")
-            short = [a for a in target if len(a) <= 3] if len(alternative) <= 3 else []
-            replacement = short[0] if short else target[0]
-        if said.isupper() and len(said) > 1 and len(replacement) <= 3:  # an acronym for an acronym
-            return replacement.upper()
-        return _upper_first(replacement) if said[0].isupper() else replacement
-
-    return pattern.sub(replace, text)
+    return renamed(text, entries, {i: (i + 1) % len(entries) for i in range(len(entries))})
 
 
 def role_swap(question: Question) -> list[Attack]:

@@ -56,11 +56,10 @@ def _describe(records: list[dict]) -> str:
 # ----------------------------------------------------------------------------- grading thresholds
 
 
-# Role swaps are measured by the bench (bench/adversarial.py) and are not yet at their target;
-# the classes below are, and must stay so.
+# Every attack class is at its target on the whole bank (bench/adversarial.py) and must stay so.
 # (class, question) -> score when marked: answers the grader is known to miss (none today).
 KNOWN_MISSES: dict[tuple[str, str], float] = {}
-MET_CLASSES = tuple(c for c in adversarial.ATTACK_CLASSES if c != "role_swap")
+MET_CLASSES = adversarial.ATTACK_CLASSES
 
 
 @pytest.mark.parametrize("cls", MET_CLASSES)
@@ -184,7 +183,8 @@ def test_role_swap_swaps_and_keeps_capitals() -> None:
         "Static vectors are cheap, contextual ones are not; BERT is contextual and word2vec is static.",
         ["static|word2vec", "contextual|bert"],
     )
-    assert swapped == "Contextual vectors are cheap, static ones are not; Static is static and contextual is contextual."
+    # alternatives are parallel lists: a model's name becomes the other thing's model name
+    assert swapped == "Contextual vectors are cheap, static ones are not; Word2vec is static and bert is contextual."
     assert attacks.swap_contrasts("Bias and variance", ["bias", "variance"]) == "Variance and bias"
     assert attacks.swap_contrasts("BN and ln; bnx", ["bn", "ln"]) == "LN and bn; bnx"  # short ones: whole words
     # a long alternative names the words it starts, as the grader reads them; the ending carries over
@@ -199,7 +199,7 @@ def test_role_swap_swaps_and_keeps_capitals() -> None:
     assert attacks.swap_contrasts("a b c A", ["a", "b", "c"]) == "b c a B"  # three things rotate
     question = _question(contrasts=["static|word2vec", "contextual|bert"])
     ((answer, _),) = attacks.role_swap(question)
-    assert answer.startswith("Contextual embeddings assign each word one vector. Static computes")
+    assert answer.startswith("Contextual embeddings assign each word one vector. Word2vec computes")
     assert attacks.role_swap(_question()) == []  # no contrasts
     assert attacks.role_swap(_question(contrasts=["lstm", "gru"])) == []  # nothing to swap
 

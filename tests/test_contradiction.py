@@ -140,7 +140,23 @@ def test_mirrored_trades_the_names_of_two_contrasted_things_and_canonical_names_
     from interviewer.grading.contradiction import canonical_names, mirrored
 
     contrasts = ["bias|high bias|underfit", "variance|high variance|overfit"]
-    assert mirrored("High variance means the model overfits.", contrasts) == [(1, 0, "bias means the model bias.")]
-    assert mirrored("Bias and variance trade off.", contrasts) == [(0, 1, "variance and bias trade off.")]
+    # each name becomes the other thing's name in the same form (the lists are read as parallel),
+    # an inflected mention keeps its ending: a sentence that still reads as English
+    assert mirrored("High variance means the model overfits.", contrasts) == [(1, 0, "High bias means the model underfits.")]
+    assert mirrored("Bias and variance trade off.", contrasts) == [(0, 1, "Variance and bias trade off.")]
     assert mirrored("Nothing to trade here.", contrasts) == []
     assert canonical_names("High variance means the model overfits.", contrasts) == "variance means the model variance."
+
+
+def test_renamed_keeps_each_mention_in_its_form() -> None:
+    from interviewer.grading.contradiction import renamed
+
+    penalties = ["l1 regularis|l1 penalty|l1|lasso", "l2 regularis|l2 penalty|l2|ridge|weight decay"]
+    swap = {0: 1, 1: 0}
+    assert renamed("Ridge, the L2 penalty, beats L1 regularisation.", penalties, swap) == "Lasso, the L1 penalty, beats L2 regularisation."
+    # a stem listed beside the full name carries the ending: "explor" + "ing" -> "exploit" + "ing"
+    assert renamed("Exploring too little", ["exploration|explor", "exploitation|exploit"], swap) == "Exploiting too little"
+    # an abbreviation becomes the other's abbreviation, in capitals; words that only start alike stay
+    norms = ["batch norm|batchnorm|bn", "layer norm|layernorm|rmsnorm|ln"]
+    assert renamed("BN, batch normalisation; bnx", norms, swap) == "LN, layer normalisation; bnx"
+    assert renamed("Nothing named here.", norms, swap) == "Nothing named here."

@@ -179,3 +179,74 @@ def test_a_copied_sentence_with_one_word_reversed_earns_nothing(bank, offline_en
     flipped = offline_engine.assess_sync(question, sentence.replace(true, false))
     assert all(v.verdict == Verdict.missed for v in flipped.verdicts), flipped.verdicts
     assert flipped.score <= 3.0
+
+
+def test_a_reversed_copy_is_reported_though_another_sentence_states_the_point(bank, offline_engine) -> None:
+    """A near copy of a true sentence with the things traded is a false statement whatever the
+    rest of the answer says: it is reported with the point it gets wrong (it was not, when a
+    correct sentence about the same point stood elsewhere in the answer)."""
+    question = bank.get("emb-sentence-embeddings")
+    sentences = split_sentences(question.model_answer or "")
+    k = next(i for i, s in enumerate(sentences) if "as a bi-encoder" in s)
+    sentences[k] = sentences[k].replace("as a bi-encoder", "as a cross-encoder")
+    point = next(p for p in question.points if p.id == "bi-encoder")
+    graded = offline_engine.assess_sync(question, " ".join([*sentences, point.text]))
+    hits = [h for h in graded.misconceptions if sentences[k] in h.evidence]
+    assert hits and hits[0].point_id == "bi-encoder" and hits[0].kind == "swap", graded.misconceptions
+    verdict = next(v for v in graded.verdicts if v.point_id == "bi-encoder")
+    assert verdict.evidence is None or sentences[k] not in verdict.evidence
+
+
+def test_a_reversed_copy_of_a_model_answer_sentence_about_no_point_is_reported(bank, offline_engine) -> None:
+    """The model answer's opening sentence is about no rubric point; copied with the contrasted
+    things traded it is still false, reported with that sentence as the correction."""
+    question = bank.get("mm-vlm-architecture")
+    first = split_sentences(question.model_answer or "")[0]
+    assert "LLaVA" in first
+    swapped = first.replace("LLaVA", "Flamingo")
+    graded = offline_engine.assess_sync(question, swapped + " " + " ".join(split_sentences(question.model_answer or "")[1:]))
+    hit = next(h for h in graded.misconceptions if h.evidence == swapped)
+    assert hit.point_id is None and hit.kind == "swap" and first in hit.correction
+    assert offline_engine.assess_sync(question, question.model_answer or "").misconceptions == []
+
+
+def test_two_sentences_each_naming_the_wrong_thing_do_not_add_up_to_the_point(bank, offline_engine) -> None:
+    """"Ridge ... snaps weak weights to exactly zero. The lasso ... shrinks everything": the pair
+    carries the lasso point's name and its words between them, but the sentence with the words
+    names ridge, so it is no evidence for the lasso point, alone or paired."""
+    question = bank.get("reg-l1-l2")
+    wrong = (
+        "Ridge, the L2 penalty, is the one you use for automatic feature selection, because it snaps the weak "
+        "weights to exactly zero."
+    )
+    answer = wrong + " The lasso's absolute-value penalty is the gentle one: it shrinks every weight in proportion to its size."
+    graded = offline_engine.assess_sync(question, answer)
+    verdict = next(v for v in graded.verdicts if v.point_id == "l1-sparse")
+    assert verdict.evidence is None or wrong not in verdict.evidence, verdict
+
+
+def test_a_paraphrase_in_other_words_is_covered_by_its_meaning(bank, offline_engine) -> None:
+    """An alias taken out of the rubric and given as the answer shares too few of the point's
+    words for similarity and cues to reach "covered"; the learned detector reads it as stating
+    the point, so it is covered. Its negation earns nothing."""
+    from interviewer.grading.offline.engine import GraderParams, OfflineEngine
+
+    question = bank.get("dl-vanishing-exploding")
+    alias = "Clip the gradient norm to a maximum value so a single bad step cannot blow up the weights."
+    held_out = question.model_copy(
+        update={
+            "points": [
+                p.model_copy(update={"aliases": [a for a in p.aliases if a != alias]}) if p.id == "fixes-exploding" else p
+                for p in question.points
+            ]
+        }
+    )
+    assert all(alias not in p.aliases for p in held_out.points)
+
+    def verdict(engine, answer: str) -> Verdict:
+        return next(v.verdict for v in engine.assess_sync(held_out, answer).verdicts if v.point_id == "fixes-exploding")
+
+    assert verdict(offline_engine, alias) == Verdict.covered
+    by_words_only = OfflineEngine(embedder=offline_engine.embedder, params=GraderParams.packaged(states_min=1.01))
+    assert verdict(by_words_only, alias) == Verdict.partial
+    assert verdict(offline_engine, "Never clip the gradient norm: it does nothing to stop a bad step blowing up the weights.") != Verdict.covered

@@ -318,6 +318,7 @@ class Conflict:
     kind: str  # negation | framing | swap | direction
     detail: str = ""
     copied: bool = False  # read from a near copy's edits (copy_edits.py), not guessed from free wording
+    borrowed: bool = False  # a sentence pair's, from its sentence farther from the claim: no evidence, not reported
 
 
 def _same(a: str, b: str) -> bool:
@@ -571,35 +572,70 @@ def named_in(text: str, cue: str) -> bool:
     return _name_pattern(cue).search(text) is not None
 
 
-def _renamed(text: str, contrasts: Sequence[str], names: dict[int, str]) -> str:
-    """The text with every mention of thing k (any alternative) written as ``names[k]``."""
-    patterns = {k: _name_pattern(contrasts[k]) for k in names}
-    combined = re.compile("|".join(f"(?P<t{k}>{pattern.pattern})" for k, pattern in patterns.items()), re.IGNORECASE)
+def _alternatives_of(cue: str) -> list[str]:
+    return [a.strip() for a in cue.split("|") if a.strip()]
+
+
+def renamed(text: str, contrasts: Sequence[str], mapping: dict[int, int]) -> str:
+    """The text with every mention of thing a (a key of ``mapping``) written as thing
+    ``mapping[a]``, in the same form where the rubric lists one: alternatives are read as
+    parallel lists ("l1 penalty|l1|lasso" against "l2 penalty|l2|ridge"), so "Ridge" becomes
+    "Lasso", and an abbreviation becomes the other's ("L2" -> "L1", "BN" -> "LN"); a mention of a long alternative read as a word's start
+    keeps its ending ("exploring" -> "exploiting", "overfitting" -> "underfitting"). A
+    capitalised mention gets a capitalised name; an abbreviation in capitals stays in capitals."""
+    entries = [[a.lower() for a in _alternatives_of(c)] for c in contrasts]
+    owner: dict[str, tuple[int, int]] = {}
+    for k in mapping:
+        for i, alternative in enumerate(entries[k]):
+            owner.setdefault(alternative, (k, i))
+    if not owner:
+        return text
+    ordered = sorted(owner, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w-])(?:" + "|".join(re.escape(a) + (r"[\w-]*" if len(a) > 3 else "") for a in ordered) + r")(?![\w-])",
+        re.IGNORECASE,
+    )
 
     def rename(match: re.Match[str]) -> str:
-        return names[next(k for k in names if match.group(f"t{k}") is not None)]
+        said = match.group()
+        alternative = next(a for a in ordered if said.lower() == a or (len(a) > 3 and said.lower().startswith(a)))
+        k, i = owner[alternative]
+        target = entries[mapping[k]]
+        short = [a for a in target if len(a) <= 3] if len(alternative) <= 3 else []
+        if short:  # an abbreviation for the other's abbreviation ("BN" -> "LN")
+            name = short[0]
+        else:
+            name = target[i] if i < len(target) and len(target[i]) > 3 else target[0]
+        ending = said[len(alternative):]
+        if ending:  # onto the name's shortest listed stem: "explor" + "ing" -> "exploit" + "ing"
+            name = min((a for a in target if len(a) > 3 and name.startswith(a)), key=len, default=name) + ending
+        if said.isupper() and len(said) > 1 and len(name) <= 3:
+            return name.upper()
+        return name[:1].upper() + name[1:] if said[0].isupper() else name
 
-    return combined.sub(rename, text)
+    return pattern.sub(rename, text)
 
 
 def canonical_names(text: str, contrasts: Sequence[str]) -> str:
     """The text with each contrasted thing called by its first name ("BERT" -> "contextual"):
     the baseline a mirrored text is compared with, so that a name closer to the rubric's
     wording is not mistaken for a better statement."""
-    return _renamed(text, contrasts, {k: c.split("|")[0] for k, c in enumerate(contrasts)})
+    names = {k: c.split("|")[0] for k, c in enumerate(contrasts)}
+    patterns = {k: _name_pattern(contrasts[k]) for k in names}
+    combined = re.compile("|".join(f"(?P<t{k}>{pattern.pattern})" for k, pattern in patterns.items()), re.IGNORECASE)
+    return combined.sub(lambda match: names[next(k for k in names if match.group(f"t{k}") is not None)], text)
 
 
 def mirrored(text: str, contrasts: Sequence[str]) -> list[tuple[int, int, str]]:
-    """(a, b, text with things a and b trading places, each called by the other's first
-    name) for each pair of the question's contrasted things that the text names at least one
-    of: what the sentence would say had it bound its attributes the other way round."""
+    """(a, b, text with things a and b trading places, each named in the form the other was,
+    ``renamed``) for each pair of the question's contrasted things that the text names at
+    least one of: what the sentence would say had it bound its attributes the other way round."""
     named = [k for k, cue in enumerate(contrasts) if named_in(text, cue)]
     out: list[tuple[int, int, str]] = []
     for a in named:
         for b in range(len(contrasts)):
             if b != a and not (b in named and b < a):
-                names = {a: contrasts[b].split("|")[0], b: contrasts[a].split("|")[0]}
-                out.append((a, b, _renamed(text, contrasts, names)))
+                out.append((a, b, renamed(text, contrasts, {a: b, b: a})))
     return out
 
 
@@ -632,7 +668,12 @@ def _subject_bindings(reading: Reading, contrasts: tuple[str, ...]) -> dict[str,
         return len([w for w in words[start:m[0]] if w not in (",", "(", ")")]) <= 2
 
     def opens_after(m: tuple[int, int, int, bool], start: int) -> bool:
-        return any(w in _CLAUSE_OPENERS for w in words[max(start, m[0] - 2): m[0]])
+        if any(w in _CLAUSE_OPENERS for w in words[max(start, m[0] - 2): m[0]]):
+            return True
+        # A clause with its verb left out after a comma: "overfitting comes from too much
+        # capacity, underfitting from too little" (not a list: "bias, variance and noise").
+        after = words[m[1]] if m[1] < len(words) else ""
+        return m[0] - 1 > start and words[m[0] - 1] == "," and after.isalpha() and after not in _LIST_GLUE
 
     def opens_clause(m: tuple[int, int, int, bool], start: int) -> bool:
         return leads(m, start) or opens_after(m, start)
@@ -669,6 +710,7 @@ def _subject_bindings(reading: Reading, contrasts: tuple[str, ...]) -> dict[str,
 
 
 _PAIR_GAP = 5  # "high bias shows up as underfitting": at most this many words from the subject
+_LIST_GLUE = frozenset("and or nor vs versus".split())
 _CLAUSE_OPENERS = frozenset("and or while whereas but whilst if unless when because since once although though".split())
 
 
@@ -830,7 +872,7 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     groups = ((tuple(contrasts),) if len(contrasts) >= 2 else ()) + EXCLUSIVE
     found: list[tuple[int, Conflict | None]] = []
     claim_groups = [_groups_named(part, groups) for part in claim_parts]
-    for a, b in s.segments:
+    for a, b in _gapped(s, groups):
         part = _part(s, a, b)
         words = [t.stem for _, t in part.content()]
         named = _groups_named(part, groups)
@@ -848,6 +890,27 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     if decided is None and len(contrasts) >= 2 and not s.framed:
         return _binding_swap(c, s, tuple(contrasts))
     return decided
+
+
+def _gapped(reading: Reading, groups: Groups) -> list[tuple[int, int]]:
+    """The reading's segments, each also split where a clause with its verb left out starts
+    after a comma with one of the things ("overfitting comes from too much capacity,
+    underfitting from too little"): each clause is about its own thing. Not in a list ("bias,
+    variance and noise": the thing is followed by "and", "or" or a comma)."""
+    words = [t.word for t in reading.tokens]
+    if "," not in words:
+        return list(reading.segments)
+    cuts: set[int] = set()
+    for group in groups:
+        for start, end, _, _ in _mentions(reading, group):
+            after = words[end] if end < len(words) else ""
+            if start >= 2 and words[start - 1] == "," and after.isalpha() and after not in _LIST_GLUE:
+                cuts.add(start - 1)
+    out: list[tuple[int, int]] = []
+    for a, b in reading.segments:
+        edges = [a, *sorted(c for c in cuts if a < c < b), b]
+        out += [(x, y) for x, y in zip(edges, edges[1:]) if y > x]
+    return out
 
 
 def against(statement: str, claims: Sequence[str], contrasts: Sequence[str] = ()) -> Conflict | None:

@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import TypeVar
 from importlib.resources import files
 
@@ -31,7 +31,7 @@ from interviewer.embedder import Embedder, EmbedderError, shared_embedder
 from interviewer.grading.base import AssessContext
 from interviewer.grading.contradiction import Conflict, against, conflict, denies_previous, derived_contrasts, framed_by_next, canonical_names, mirrored, named_in, read
 from interviewer.grading.copy_edits import Copy, copied
-from interviewer.grading.contradiction_model import DENIES, ContradictionModel, shared_detector, unavailable
+from interviewer.grading.contradiction_model import DENIES, STATES, ContradictionModel, shared_detector, unavailable
 from interviewer.grading.evidence import hostile_passages, normalise
 from interviewer.grading.offline.measurements import EMBEDDING_DIM, Measurements, Unit
 from interviewer.grading.offline.reference_model import ReferenceModel, features_for, soft_recall_words
@@ -89,6 +89,11 @@ class GraderParams:
     contradiction_margin: float = 0.05
     # The learned detector's probability of "denies" from which a sentence contradicts a point.
     denial_min: float = 0.8
+    # ... and of "states" (on average against the point's text and aliases), from which a
+    # sentence worth partial credit covers the point. Chosen on the adversarial bench (held-out
+    # aliases, hand-written paraphrases, fluent-wrong answers) and bank_examples: 0.5 cost the
+    # bank's strong > partial > weak order 2 questions, 0.75 gave back most of the alias credit.
+    states_min: float = 0.6
     max_chars: int = 20_000
 
     @property
@@ -338,16 +343,18 @@ class OfflineEngine:
         units, params = measured.units, self.params
         single = [k for k, u in enumerate(units) if len(u.sentences) == 1 and u.text == measured.sentences[u.sentences[0]]]
         asked: list[tuple[str, int]] = []
+        values_of: dict[str, np.ndarray] = {}
         for point in points:
             conflicts = measured.conflicts.get(point.id, [None] * len(units))
-            values = unit_values(params, measured, point.id)
+            values = values_of[point.id] = unit_values(params, measured, point.id)
             ranked = sorted((k for k in single if values[k] >= params.partial and conflicts[k] is None), key=lambda k: -values[k])
             asked += [(point.id, k) for k in ranked[:LEARNED_CANDIDATES]]
         if not asked:
             return
         text = {p.id: p.text for p in points}
-        first = detector.probabilities([(text[pid], units[k].text) for pid, k in asked])[:, DENIES]
-        denied = [pair for pair, p in zip(asked, first) if p >= params.denial_min]
+        read_as = detector.probabilities([(text[pid], units[k].text) for pid, k in asked])
+        self._learned_statements(measured, points, asked, read_as[:, STATES], values_of)
+        denied = [pair for pair, p in zip(asked, read_as[:, DENIES]) if p >= params.denial_min]
         # Every other phrasing of the point (aliases, the model answer's sentences about it) must
         # read the sentence as a denial too: one that reads it as agreeing vetoes (a correct
         # sentence worded with a "not": "I wouldn't just drop the rows").
@@ -362,6 +369,29 @@ class OfflineEngine:
                     if unit.sentences == units[k].sentences:
                         found[(pid, j)] = Conflict("meaning", "states the opposite")
         _add_conflicts(measured, found)
+
+    def _learned_statements(
+        self, measured: Measurements, points: list[RubricPoint], asked: list[tuple[str, int]], states: np.ndarray,
+        values: dict[str, np.ndarray],
+    ) -> None:
+        """Statements by meaning: a sentence the detector reads as stating the point (against its
+        text, then on average over its text and aliases, ``states_min``) covers it, however
+        few of the point's words it uses: the paraphrase credit similarity and cue words miss."""
+        detector = self.detector
+        assert detector is not None
+        # Only a point no sentence covers yet can gain, and only by its best sentence (the
+        # evidence ``decide`` picks; ``asked`` lists each point's best first).
+        done = {pid for pid, k in asked if values[pid][k] >= self.params.covered}
+        best: dict[str, tuple[tuple[str, int], float]] = {}
+        for pair, p in zip(asked, states):
+            best.setdefault(pair[0], (pair, float(p)))
+        likely = [(pair, p) for pid, (pair, p) in best.items() if p >= self.params.states_min and pid not in done]
+        aliases = {p.id: p.aliases for p in points}
+        pairs = [(alias, measured.units[k].text) for (pid, k), _ in likely for alias in aliases[pid]]
+        probs = iter(detector.probabilities(pairs)[:, STATES] if pairs else [])
+        for (pid, k), p in likely:
+            alike = [p, *(float(next(probs)) for _ in aliases[pid])]
+            measured.learned_states[(pid, k)] = sum(alike) / len(alike)
 
     def _mirror_swaps(self, question: Question, measured: Measurements, points: list[RubricPoint]) -> None:
         """Swaps by meaning: a sentence naming one of the question's contrasted things that,
@@ -452,8 +482,8 @@ def _add_conflicts(measured: Measurements, found: dict[tuple[str, int], Conflict
             if len(unit.sentences) == 1:
                 per_unit[k] = found.get((point_id, k))
             else:
-                closer = max(unit.sentences, key=lambda i: float(measured.point_sims[point_id][row[i]]))
-                per_unit[k] = found.get((point_id, row[closer]))
+                ranked = sorted(unit.sentences, key=lambda i: -float(measured.point_sims[point_id][row[i]]))
+                per_unit[k] = _pair_conflict([found.get((point_id, row[i])) for i in ranked])
 
 
 LEARNED_CANDIDATES = 2  # sentences per point read by the learned detector
@@ -590,8 +620,8 @@ def _conflicts(
         for unit in units:
             first = unit.sentences[0]
             if len(unit.sentences) == 2:
-                closer = max(unit.sentences, key=lambda i: float(point_sims[point.id][row[i]]))
-                per_unit.append(per_sentence[closer])
+                ranked = sorted(unit.sentences, key=lambda i: -float(point_sims[point.id][row[i]]))
+                per_unit.append(_pair_conflict([per_sentence[i] for i in ranked]))
             elif unit.text == sentences[first]:
                 per_unit.append(per_sentence[first])
             else:
@@ -599,6 +629,20 @@ def _conflicts(
                 per_unit.append((per_sentence[first] if framed else None) or check(unit.text))
         found[point.id] = per_unit
     return found, unowned
+
+
+def _pair_conflict(conflicts: list[Conflict | None]) -> Conflict | None:
+    """How a pair of sentences contradicts a point, given each sentence's reading, the one
+    closer to the point first: as that one does; failing that, as the other does when it binds
+    the point's part to the wrong thing. Two sentences that each name the wrong thing's part
+    ("Ridge ... snaps weak weights to exactly zero. The lasso ... shrinks everything") must not
+    add up to the point between them."""
+    closer, other = conflicts
+    if closer is not None:
+        return closer
+    # Not the pair's statement about the point (the closer sentence may state it rightly
+    # alone), so it is never reported: the pair is only no evidence (``Conflict.borrowed``).
+    return replace(other, borrowed=True) if other is not None and other.kind == "swap" else None
 
 
 def _hostile_sentences(answer: str, sentences: list[str]) -> set[int]:
@@ -638,6 +682,8 @@ def decide(
         best = int(np.argmax(combined))
         value = float(combined[best])
         verdict = Verdict.covered if value >= params.covered else Verdict.partial if value >= params.partial else Verdict.missed
+        if verdict == Verdict.partial and measured.learned_states.get((point.id, best), 0.0) >= params.states_min:
+            verdict = Verdict.covered  # worded its own way, but read as stating the point
         if verdict == Verdict.partial and point.id in denied:
             verdict = Verdict.missed  # the answer states the opposite; a vague echo elsewhere earns nothing
         evidence = " ".join(measured.sentences[i] for i in measured.units[best].sentences) if verdict != Verdict.missed else None
@@ -699,12 +745,12 @@ def _contradictions(
         if not conflicts:
             continue
         values = raw[point.id]
-        against_point = np.array([c is not None for c in conflicts])
+        against_point = np.array([c is not None and not c.borrowed for c in conflicts])
         if not against_point.any():
             continue
         copied = np.array([c is not None and c.copied for c in conflicts])
         k = int(np.argmax(np.where(copied if copied.any() else against_point, values, -1.0)))
-        agreeing = float(np.max(np.where(against_point, -1.0, values)))
+        agreeing = float(np.max(np.where([c is None for c in conflicts], values, -1.0)))
         unit = measured.units[k]
         unsure = not copied[k] and (
             values[k] < params.contradiction_min

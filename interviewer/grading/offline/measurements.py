@@ -42,6 +42,8 @@ class Measurements:
     claim_denied: np.ndarray | None = None  # single units x misconceptions: the unit denies the claim
     # sentences that reverse a model-answer piece filed under no point: (index, conflict, piece)
     false_copies: list[tuple[int, Conflict, int]] = field(default_factory=list)
+    # the learned detector's probability that a unit states a point, for the units it read: (point id, unit)
+    learned_states: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def sentence_vectors(self) -> np.ndarray:
         """The vector of each whole sentence (its first unit), in sentence order."""
