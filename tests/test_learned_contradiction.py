@@ -70,12 +70,15 @@ def test_a_correct_sentence_keeps_its_credit(bank, offline_engine: OfflineEngine
 
 
 def test_every_model_answer_of_a_topic_keeps_its_grade(bank, offline_engine: OfflineEngine) -> None:
-    """A correct answer full of "not" and "without" is not read as a denial of its own points."""
+    """A correct answer full of "not" and "without" is not read as a denial of its own points:
+    the detector takes no credit from it (it may add some, reading a point stated in other words)."""
     rules_only = OfflineEngine(embedder=offline_engine.embedder, detector=None)
     for question in [q for q in bank.questions.values() if q.topic == "model-evaluation"]:
         graded = offline_engine.assess_sync(question, question.model_answer)
         assert not [h for h in graded.misconceptions if h.kind == "meaning"], question.id
-        assert graded.score == rules_only.assess_sync(question, question.model_answer).score, question.id
+        assert graded.score >= rules_only.assess_sync(question, question.model_answer).score, question.id
+        by_point = {v.point_id: v.verdict.credit for v in rules_only.assess_sync(question, question.model_answer).verdicts}
+        assert all(v.verdict.credit >= by_point[v.point_id] for v in graded.verdicts), question.id
 
 
 def test_broken_weights_leave_grading_to_the_rules_and_say_so(
