@@ -580,9 +580,10 @@ def renamed(text: str, contrasts: Sequence[str], mapping: dict[int, int]) -> str
     """The text with every mention of thing a (a key of ``mapping``) written as thing
     ``mapping[a]``, in the same form where the rubric lists one: alternatives are read as
     parallel lists ("l1 penalty|l1|lasso" against "l2 penalty|l2|ridge"), so "Ridge" becomes
-    "Lasso", and an abbreviation becomes the other's ("L2" -> "L1", "BN" -> "LN"); a mention of a long alternative read as a word's start
-    keeps its ending ("exploring" -> "exploiting", "overfitting" -> "underfitting"). A
-    capitalised mention gets a capitalised name; an abbreviation in capitals stays in capitals."""
+    "Lasso", and an abbreviation becomes the other's ("L2" -> "L1", "BN" -> "LN"); a mention
+    of a long alternative read as a word's start keeps its ending ("exploring" -> "exploiting",
+    "overfitting" -> "underfitting"). A capitalised mention gets a capitalised name; an
+    abbreviation in capitals stays in capitals."""
     entries = [[a.lower() for a in _alternatives_of(c)] for c in contrasts]
     owner: dict[str, tuple[int, int]] = {}
     for k in mapping:

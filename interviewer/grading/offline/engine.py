@@ -748,7 +748,7 @@ def _contradictions(
         against_point = np.array([c is not None and not c.borrowed for c in conflicts])
         if not against_point.any():
             continue
-        copied = np.array([c is not None and c.copied for c in conflicts])
+        copied = np.array([c is not None and c.copied and not c.borrowed for c in conflicts])
         k = int(np.argmax(np.where(copied if copied.any() else against_point, values, -1.0)))
         agreeing = float(np.max(np.where([c is None for c in conflicts], values, -1.0)))
         unit = measured.units[k]
