@@ -562,7 +562,13 @@ def _mentions(reading: Reading, contrasts: tuple[str, ...]) -> list[tuple[int, i
 def _name_pattern(cue: str) -> re.Pattern[str]:
     """Any alternative of a contrasted thing as written in running text (long ones as prefixes,
     as ``_matches`` reads them: "finetun" names "fine-tuning")."""
-    alternatives = sorted((a.strip() for a in cue.split("|") if a.strip()), key=len, reverse=True)
+    return _mention_pattern(tuple(sorted(_alternatives_of(cue), key=len, reverse=True)))
+
+
+@lru_cache(maxsize=512)
+def _mention_pattern(alternatives: tuple[str, ...]) -> re.Pattern[str]:
+    """A mention of any of ``alternatives`` (longest first): a whole word, or a long one
+    (over 3 letters) as a word's start."""
     parts = [re.escape(a) + (r"[\w-]*" if len(a) > 3 else "") for a in alternatives]
     return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
 
@@ -591,11 +597,8 @@ def renamed(text: str, contrasts: Sequence[str], mapping: dict[int, int]) -> str
             owner.setdefault(alternative, (k, i))
     if not owner:
         return text
-    ordered = sorted(owner, key=len, reverse=True)
-    pattern = re.compile(
-        r"(?<![\w-])(?:" + "|".join(re.escape(a) + (r"[\w-]*" if len(a) > 3 else "") for a in ordered) + r")(?![\w-])",
-        re.IGNORECASE,
-    )
+    ordered = tuple(sorted(owner, key=len, reverse=True))
+    pattern = _mention_pattern(ordered)
 
     def rename(match: re.Match[str]) -> str:
         said = match.group()
@@ -893,14 +896,15 @@ def conflict(statement: str, claim: str, contrasts: Sequence[str] = ()) -> Confl
     return decided
 
 
-def _gapped(reading: Reading, groups: Groups) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)
+def _gapped(reading: Reading, groups: Groups) -> tuple[tuple[int, int], ...]:
     """The reading's segments, each also split where a clause with its verb left out starts
     after a comma with one of the things ("overfitting comes from too much capacity,
     underfitting from too little"): each clause is about its own thing. Not in a list ("bias,
     variance and noise": the thing is followed by "and", "or" or a comma)."""
     words = [t.word for t in reading.tokens]
     if "," not in words:
-        return list(reading.segments)
+        return reading.segments
     cuts: set[int] = set()
     for group in groups:
         for start, end, _, _ in _mentions(reading, group):
@@ -911,7 +915,7 @@ def _gapped(reading: Reading, groups: Groups) -> list[tuple[int, int]]:
     for a, b in reading.segments:
         edges = [a, *sorted(c for c in cuts if a < c < b), b]
         out += [(x, y) for x, y in zip(edges, edges[1:]) if y > x]
-    return out
+    return tuple(out)
 
 
 def against(statement: str, claims: Sequence[str], contrasts: Sequence[str] = ()) -> Conflict | None:
