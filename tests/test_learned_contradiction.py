@@ -148,3 +148,33 @@ def test_the_detector_loads_only_after_the_embedder(monkeypatch: pytest.MonkeyPa
     assert not loaded.wait(0.5)  # still waiting for the embedder
     embedder_ready.set()
     assert loaded.wait(30)
+
+
+def test_hand_written_training_pairs_stay_off_the_benchmarks(bank, tmp_path: Path) -> None:
+    """bench/data/written_statements.yaml: each statement is paired with every phrasing of its
+    point (states or denies) and once with another point (other); a question of the benchmarks'
+    hand-written sets or of the held-out split is refused, so their figures stay on unseen questions."""
+    import yaml
+    import train_contradiction as training
+    from harness.grading_eval import split_of
+
+    rows = training.written_pairs(bank.questions)
+    assert {label for _, _, label, _ in rows} == {training.ENTAIL, training.CONTRADICT, training.NEUTRAL}
+    written = yaml.safe_load(training.WRITTEN.read_text(encoding="utf-8"))["questions"]
+    reserved = {row["question"] for name in training.EVALUATION_SETS
+                for row in yaml.safe_load((training.WRITTEN.parent / name).read_text(encoding="utf-8"))["answers"]}
+    assert len(written) >= 30 and not {e["question"] for e in written} & reserved
+    assert all(split_of(e["question"]) == "fit" for e in written)
+    entry = written[0]
+    point = bank.get(entry["question"]).points[0]
+    denial = next(e for e in entry["points"] if e["point"] == point.id)["denies"][0]
+    labelled = {(claim, label) for claim, statement, label, _ in rows if statement.rstrip(".") == denial.rstrip(".")}
+    assert {(training._sentence(p), training.CONTRADICT) for p in (point.text, *point.aliases)} <= labelled
+    assert any(label == training.NEUTRAL for _, label in labelled)
+
+    leaking = tmp_path / "written_statements.yaml"
+    leaking.write_text(yaml.safe_dump({"questions": [{"question": "meval-precision-recall", "points": []}]}), encoding="utf-8")
+    for name in training.EVALUATION_SETS:
+        (tmp_path / name).write_text((training.WRITTEN.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(SystemExit, match="meval-precision-recall"):
+        training.written_pairs(bank.questions, leaking)
