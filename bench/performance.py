@@ -176,9 +176,11 @@ def llm_turn_row(turns: int, log: list[str]) -> Row:
 
 def search_row(processes: int, log: list[str]) -> Row:
     text = run_script("search_cost.py", "--processes", str(processes), log=log)
-    saved = _number(r"BM25 index saved\s*: median [\d.]+ ms = ([\d.]+)x", text)
-    ms = _number(r"BM25 index saved\s*: median ([\d.]+) ms", text)
-    return Row("interviewer search, new process, ~3,000 chunks", f"{ms} ms with the saved BM25 index", saved,
+    warm = _number(r"process, warm\s*: median [\d.]+ ms = ([\d.]+)x", text)
+    ms = _number(r"process, warm\s*: median ([\d.]+) ms", text)
+    cold = _number(r"process, saved\s*: median ([\d.]+) ms", text)
+    return Row("interviewer search, new process, ~3,000 chunks",
+               f"{ms} ms, Chroma and the saved BM25 index opened while the model loads ({cold} ms without)", warm,
                "<= 1.2x the query encode", 1.2)
 
 

@@ -439,3 +439,26 @@ def test_the_bm25_index_is_saved_and_reused_until_the_chunks_change(tmp_path: Pa
     (saved / "test-notes" / "rows.json").write_text("{broken", encoding="utf-8")
     fourth = KnowledgeBase(client, "test-notes", bm25_dir=saved)
     assert any(h.source == "extra.md" for h in fourth.search("warm restarts", k=3, mode="bm25")) and built == [1, 1]
+
+
+def test_warm_up_opens_what_the_first_search_needs_and_changes_no_result(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+    """``KnowledgeBase.warm_up`` (what ``interviewer search`` calls while the model loads) reads
+    the saved BM25 index and the cut-short chunks in the background, so the first search reads
+    nothing more from disk; its results are those of a process that did not warm up. A failing
+    Chroma during warm-up is left for the search to report, never raised from the thread."""
+    client, saved = make_client(tmp_path / "kb"), tmp_path / "bm25"
+    KnowledgeBase(client, "test-notes", bm25_dir=saved).ingest([corpus])
+    cold = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    expected = [(h.id, h.score) for h in cold.search("adam momentum", k=3)]
+
+    warm = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    warm.warm_up().join(timeout=60)
+    assert warm._bm25 is not None and warm._partial is not None
+    loads = []
+    monkeypatch.setattr(KnowledgeBase, "_saved_or_new_bm25", lambda self: loads.append(1))
+    assert [(h.id, h.score) for h in warm.search("adam momentum", k=3)] == expected and loads == []
+
+    broken = KnowledgeBase(client, "test-notes", bm25_dir=saved)
+    monkeypatch.setattr(broken.collection, "count", lambda: (_ for _ in ()).throw(RuntimeError("server gone")))
+    broken.warm_up().join(timeout=60)
+    assert broken._bm25 is None

@@ -121,6 +121,7 @@ def search(
         raise UserError(f"--mode must be hybrid, vector or bm25, not {mode!r}")
     settings = settings_for()
     kb = open_collection(settings, collection)
+    kb.warm_up()  # the model loads while the notes are checked, Chroma and the BM25 index open
     if collection == MATERIAL:
         try:
             with IngestBar("Indexing the study notes") as bar:

@@ -33,6 +33,10 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's parameter name
         return list(self._embedder.encode(list(input)))
 
+    def start(self) -> None:
+        """Begin loading the model in the background (idempotent)."""
+        self._embedder.start()
+
     @staticmethod
     def name() -> str:
         return "interviewer-minilm"

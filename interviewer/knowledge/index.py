@@ -278,6 +278,27 @@ class KnowledgeBase:
     def count(self) -> int:
         return self.collection.count()
 
+    def warm_up(self) -> threading.Thread:
+        """Start what a first search waits for, while the caller does other work: the embedding
+        model loads in its own thread, and this one opens Chroma's segment (the first call of a
+        process costs about 20 ms at 3,000 chunks, a query after it 2 ms) and reads the saved
+        BM25 index, its stemmer and the cut-short chunks (about 20 ms more). Best effort: whatever fails here
+        is done again, and reported, by the search itself."""
+        self.embedding_function.start()
+
+        def prefetch() -> None:
+            try:
+                total = self.count()
+                if total:
+                    self._bm25_scores("warm up", 1, None, None, total)  # the index, the stemmer, the tokeniser
+                    self._cut_short(total)
+            except Exception as exc:  # the search that follows opens it again and says what failed
+                log.debug("knowledge base warm-up failed: %s", exc)
+
+        thread = threading.Thread(target=prefetch, name=f"warm-up-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
     def sources(self) -> list[str]:
         metadatas = self.collection.get(include=["metadatas"])["metadatas"] or []
         return sorted({m["source"] for m in metadatas})
