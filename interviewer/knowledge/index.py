@@ -282,8 +282,8 @@ class KnowledgeBase:
         """Start what a first search waits for, while the caller does other work: the embedding
         model loads in its own thread, and this one opens Chroma's segment (the first call of a
         process costs about 20 ms at 3,000 chunks, a query after it 2 ms) and reads the saved
-        BM25 index, its stemmer and the cut-short chunks (about 20 ms more). Best effort: whatever fails here
-        is done again, and reported, by the search itself."""
+        BM25 index, its stemmer and the cut-short chunks (about 20 ms more). Best effort:
+        whatever fails here is done again, and reported, by the search itself."""
         self.embedding_function.start()
 
         def prefetch() -> None:
