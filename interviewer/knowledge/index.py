@@ -12,11 +12,8 @@ ingest never leaves a file without chunks, and the next run tidies up what is le
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from interviewer.knowledge import saved_bm25
 from interviewer.knowledge.chroma import MiniLMEmbeddingFunction
 from interviewer.knowledge.chunking import Chunk, chunk_document
 from interviewer.knowledge.documents import Document, DocumentError, iter_files, read_document, relative_source
@@ -419,7 +417,7 @@ class KnowledgeBase:
                 self._bm25 = self._saved_or_new_bm25()
             return self._bm25
 
-    def _saved_or_new_bm25(self) -> tuple[list[str], Any, list[dict]]:
+    def _saved_or_new_bm25(self) -> saved_bm25.Built:
         """The index saved for exactly these chunks, else a new one (saved for the next process).
 
         Chunk ids name their file and its content, so the sorted ids fingerprint the collection:
@@ -428,7 +426,7 @@ class KnowledgeBase:
         import bm25s
 
         fingerprint = hashlib.sha1("\n".join(sorted(self.collection.get(include=[])["ids"])).encode()).hexdigest()
-        saved = self._load_bm25(fingerprint)
+        saved = saved_bm25.load(self.bm25_dir / self.name, fingerprint) if self.bm25_dir is not None else None
         if saved is not None:
             return saved
         everything = self.collection.get(include=["documents", "metadatas"])
@@ -436,44 +434,9 @@ class KnowledgeBase:
         tokens = bm25s.tokenize(everything["documents"], stopwords=BM25_STOPWORDS, stemmer=_stemmer(), show_progress=False)
         index.index(tokens, show_progress=False)
         built = (list(everything["ids"]), index, list(everything["metadatas"]))
-        self._save_bm25(fingerprint, built)
+        if self.bm25_dir is not None:
+            saved_bm25.save(self.bm25_dir / self.name, fingerprint, built)
         return built
-
-    def _load_bm25(self, fingerprint: str) -> tuple[list[str], Any, list[dict]] | None:
-        if self.bm25_dir is None:
-            return None
-        import bm25s
-
-        folder = self.bm25_dir / self.name
-        try:
-            rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
-            if rows["fingerprint"] != fingerprint:
-                return None
-            index = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-            return rows["ids"], index, rows["metadatas"]
-        except (OSError, ValueError, KeyError):  # none yet, or damaged: build a new one
-            return None
-
-    def _save_bm25(self, fingerprint: str, built: tuple[list[str], Any, list[dict]]) -> None:
-        """Best effort, atomically (a new folder renamed into place): a reader never sees half."""
-        if self.bm25_dir is None:
-            return
-        ids, index, metadatas = built
-        folder = self.bm25_dir / self.name
-        fresh = self.bm25_dir / f".{self.name}.{os.getpid()}.{threading.get_ident()}"
-        try:
-            shutil.rmtree(fresh, ignore_errors=True)
-            index.save(str(fresh), show_progress=False)
-            rows = {"fingerprint": fingerprint, "ids": ids, "metadatas": metadatas}
-            (fresh / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
-            old = folder.with_name(fresh.name + ".old")
-            if folder.exists():
-                folder.rename(old)
-            fresh.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except OSError as exc:
-            log.info("BM25 index not saved (%s); it is rebuilt in the next process", exc)
-            shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _fuse(lists: list[tuple[dict[str, float], float]], fusion: Fusion) -> dict[str, float]:
