@@ -676,8 +676,7 @@ def _subject_bindings(reading: Reading, contrasts: tuple[str, ...]) -> dict[str,
             return True
         # A clause with its verb left out after a comma: "overfitting comes from too much
         # capacity, underfitting from too little" (not a list: "bias, variance and noise").
-        after = words[m[1]] if m[1] < len(words) else ""
-        return m[0] - 1 > start and words[m[0] - 1] == "," and after.isalpha() and after not in _LIST_GLUE
+        return m[0] - 1 > start and _opens_gapped_clause(words, m[0], m[1])
 
     def opens_clause(m: tuple[int, int, int, bool], start: int) -> bool:
         return leads(m, start) or opens_after(m, start)
@@ -715,6 +714,14 @@ def _subject_bindings(reading: Reading, contrasts: tuple[str, ...]) -> dict[str,
 
 _PAIR_GAP = 5  # "high bias shows up as underfitting": at most this many words from the subject
 _LIST_GLUE = frozenset("and or nor vs versus".split())
+
+
+def _opens_gapped_clause(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether the mention at words[start:end] opens a clause with its verb left out: it
+    follows a comma and a word that is not list glue follows it ("..., underfitting from too
+    little", not "bias, variance and noise")."""
+    after = words[end] if end < len(words) else ""
+    return start >= 1 and words[start - 1] == "," and after.isalpha() and after not in _LIST_GLUE
 _CLAUSE_OPENERS = frozenset("and or while whereas but whilst if unless when because since once although though".split())
 
 
@@ -908,8 +915,7 @@ def _gapped(reading: Reading, groups: Groups) -> tuple[tuple[int, int], ...]:
     cuts: set[int] = set()
     for group in groups:
         for start, end, _, _ in _mentions(reading, group):
-            after = words[end] if end < len(words) else ""
-            if start >= 2 and words[start - 1] == "," and after.isalpha() and after not in _LIST_GLUE:
+            if start >= 2 and _opens_gapped_clause(words, start, end):
                 cuts.add(start - 1)
     out: list[tuple[int, int]] = []
     for a, b in reading.segments:
